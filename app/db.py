@@ -1,0 +1,52 @@
+"""Engine and sessions. SQLite (WAL, busy timeout) by default; PostgreSQL through DATABASE_URL."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def make_engine(url: str, busy_timeout_ms: int = 30000) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            # Let SQLAlchemy issue BEGIN itself (IMMEDIATE, see below) instead of pysqlite's lazy BEGIN.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            # IMMEDIATE takes the write lock up front, so concurrent writers queue on busy_timeout
+            # instead of failing with "database is locked" when a read lock is upgraded.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    def __init__(self, url: str, busy_timeout_ms: int = 30000):
+        self.url = url
+        self.engine = make_engine(url, busy_timeout_ms)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Iterator[Session]:
+        with self.sessionmaker() as session:
+            yield session

@@ -1,0 +1,129 @@
+"""HTTP endpoints for invoices: thin — parse, call one service function, shape the response."""
+
+import base64
+import binascii
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+
+from app.deps import RuleContextDep, SessionDep, SettingsDep
+from app.errors import problem_response
+from app.invoices import service
+from app.invoices.documents import plain_number
+from app.invoices.models import InvoiceRow
+from app.invoices.schemas import InvoiceIn, InvoiceOut, InvoicePage, ProblemDetail, ValidationOut
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+
+PROBLEM = {"model": ProblemDetail, "content": {"application/problem+json": {}}}
+
+
+def invoice_out(row: InvoiceRow) -> InvoiceOut:
+    doc = row.document
+    lines = []
+    for line, line_doc in zip(row.lines, doc["lines"], strict=True):
+        lines.append({
+            "line_number": line.line_number,
+            "line_item_control_number": line.line_item_control_number,
+            **line_doc,
+            "program": line.program,
+            "encounter_unit": line.encounter_unit,
+            "encounter_units": plain_number(line.encounter_units),
+            "code_table_version": line.code_table_version,
+        })
+    return InvoiceOut(
+        id=row.public_id, status=row.status, receipt_date=row.receipt_date.isoformat(),
+        received_at=row.received_at.isoformat(), source=row.source, programs=row.programs.split(","),
+        invoice={k: v for k, v in doc.items() if k != "lines"}, lines=lines, warnings=row.warnings,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=InvoiceOut,
+    responses={200: {"model": InvoiceOut, "description": "A retry: the invoice already stored, unchanged."},
+               409: PROBLEM, 422: PROBLEM},
+)
+def submit_invoice(
+    body: InvoiceIn, session: SessionDep, ctx: RuleContextDep, settings: SettingsDep, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+):
+    """Check one invoice and store it. 201 with the receipt date and warnings; 422 with every problem found
+    (nothing stored); 200 when the same invoice (same billing NPI, invoice number and content) was already
+    accepted; 409 when that invoice number was accepted with different content."""
+    try:
+        outcome = service.submit_invoice(
+            session, body.model_dump(exclude_unset=True), ctx, timezone=settings.timezone,
+            idempotency_key=idempotency_key,
+        )
+    except service.IntakeRejected as rejected:
+        return problem_response(422, f"The invoice has {len(rejected.problems)} problem(s); nothing was stored.",
+                                rejected.problems, rejected.warnings)
+    except service.IntakeConflict as conflict:
+        extra = {"existing_invoice_id": conflict.existing.public_id} if conflict.existing else {}
+        return problem_response(409 if conflict.existing else 422, conflict.detail, conflict.problems, **extra)
+    if not outcome.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/invoices/{outcome.invoice.public_id}"
+    return invoice_out(outcome.invoice)
+
+
+@router.post("/validate", response_model=ValidationOut, responses={422: PROBLEM})
+def validate_invoice(body: InvoiceIn, session: SessionDep, ctx: RuleContextDep):
+    """Run every check `POST /v1/invoices` runs and store nothing. Always 200 for a well-formed request:
+    `valid` says whether the invoice would be accepted."""
+    result = service.validate(session, body.model_dump(exclude_unset=True), ctx)
+    return ValidationOut(
+        valid=not result.findings.errors,
+        problems=[p.as_dict() for p in result.findings.errors],
+        warnings=[w.as_dict() for w in result.findings.warnings],
+    )
+
+
+@router.get("/{invoice_id}", response_model=InvoiceOut, responses={404: PROBLEM})
+def read_invoice(invoice_id: str, session: SessionDep):
+    """One invoice as stored, with its lines and line item control numbers."""
+    row = service.get_invoice(session, invoice_id)
+    if row is None:
+        raise HTTPException(404, f"No invoice {invoice_id}.")
+    return invoice_out(row)
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode().removeprefix("i:"))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise HTTPException(400, "cursor is not one this API issued; start again without it.") from None
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
+
+
+@router.get("", response_model=InvoicePage, responses={400: PROBLEM})
+def list_invoices(
+    session: SessionDep,
+    settings: SettingsDep,
+    billing_npi: Annotated[str | None, Query(max_length=10)] = None,
+    member_cin: Annotated[str | None, Query(max_length=9)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    received_from: Annotated[date | None, Query(description="Receipt date on or after (YYYY-MM-DD).")] = None,
+    received_to: Annotated[date | None, Query(description="Receipt date on or before (YYYY-MM-DD).")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+):
+    """Invoices oldest first, filtered; follow `next_cursor` for the next page."""
+    size = min(limit or settings.page_size_default, settings.page_size_max)
+    filters = service.InvoiceFilters(
+        billing_npi=billing_npi, member_cin=member_cin.upper() if member_cin else None, status=status,
+        received_from=received_from, received_to=received_to,
+    )
+    rows = service.list_invoices(session, filters, _decode_cursor(cursor), size + 1)
+    more = len(rows) > size
+    rows = rows[:size]
+    return InvoicePage(items=[invoice_out(r) for r in rows],
+                       next_cursor=_encode_cursor(rows[-1].id) if more else None)

@@ -1,0 +1,277 @@
+"""Invoice intake: check, de-duplicate, store. Plain functions over a session and data."""
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from app.invoices.documents import content_hash, invoice_document
+from app.invoices.domain import Invoice
+from app.invoices.models import IdempotencyKeyRow, IntakeRejectionRow, InvoiceLineRow, InvoiceRow
+from app.invoices.problems import Findings, Problem
+from app.invoices.rules import CheckResult, RuleContext, check_invoice
+
+log = logging.getLogger("encounter_service.intake")
+
+
+class IntakeRejected(Exception):
+    def __init__(self, problems: list[Problem], warnings: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems, self.warnings = problems, warnings
+
+
+class IntakeConflict(Exception):
+    def __init__(self, detail: str, problems: list[Problem], existing: InvoiceRow | None = None):
+        super().__init__(detail)
+        self.detail, self.problems, self.existing = detail, problems, existing
+
+
+@dataclass
+class IntakeOutcome:
+    invoice: InvoiceRow
+    created: bool  # False when a retry returned the invoice already stored
+
+
+def today_for_checks() -> date:
+    # The UTC date is never behind California's, so a caller whose clock is ahead of Los Angeles (any US
+    # zone east of it, or a UTC server) is never told that today is "in the future".
+    return datetime.now(UTC).date()
+
+
+def receipt_date(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def validate(session: Session, raw: Mapping[str, Any], ctx: RuleContext) -> CheckResult:
+    """All checks, the stored-duplicate and invoice-number checks included, without storing anything."""
+    result = check_invoice(raw, ctx)
+    if result.invoice is not None:
+        existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
+        if existing is not None:
+            try:
+                _same_or_conflict(existing, result.invoice)
+                result.findings.warn("invoice_number", "already_accepted",
+                                     f"This exact invoice was already accepted as {existing.public_id}; "
+                                     "sending it again returns the stored invoice.")
+            except IntakeConflict as conflict:
+                result.findings.errors.extend(conflict.problems)
+            return result
+    _check_stored_duplicates(session, result)
+    return result
+
+
+def submit_invoice(
+    session: Session, raw: Mapping[str, Any], ctx: RuleContext, *, timezone: str, source: str = "api",
+    idempotency_key: str | None = None,
+) -> IntakeOutcome:
+    request_hash = content_hash(raw)
+    if idempotency_key:
+        replay = _replay_idempotent(session, idempotency_key, request_hash)
+        if replay is not None:
+            return IntakeOutcome(replay, created=False)
+
+    result = check_invoice(raw, ctx)
+    if result.invoice is not None:
+        existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
+        if existing is not None:
+            return IntakeOutcome(_same_or_conflict(existing, result.invoice), created=False)
+    _check_stored_duplicates(session, result)
+    if result.findings.errors:
+        record_rejection(session, result.billing_npi, result.findings.errors, source)
+        raise IntakeRejected(result.findings.errors, result.findings.warnings)
+
+    row = _new_invoice_row(result.invoice, result.findings, timezone, source)
+    session.add(row)
+    try:
+        session.flush()
+        if idempotency_key:
+            session.add(IdempotencyKeyRow(key=idempotency_key, request_hash=request_hash, invoice_id=row.id,
+                                          created_at=row.received_at))
+        session.commit()
+    except IntegrityError:
+        # A concurrent request stored the same invoice, key or service line first: answer as if we came second.
+        session.rollback()
+        return _after_race(session, raw, ctx, idempotency_key, request_hash, timezone, source)
+    log.info("invoice accepted", extra={"invoice_id": row.public_id, "lines": len(row.lines), "source": source})
+    return IntakeOutcome(row, created=True)
+
+
+def _after_race(session, raw, ctx, idempotency_key, request_hash, timezone, source) -> IntakeOutcome:
+    if idempotency_key:
+        replay = _replay_idempotent(session, idempotency_key, request_hash)
+        if replay is not None:
+            return IntakeOutcome(replay, created=False)
+    result = check_invoice(raw, ctx)
+    existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
+    if existing is not None:
+        return IntakeOutcome(_same_or_conflict(existing, result.invoice), created=False)
+    _check_stored_duplicates(session, result)
+    if result.findings.errors:
+        record_rejection(session, result.billing_npi, result.findings.errors, source)
+        raise IntakeRejected(result.findings.errors, result.findings.warnings)
+    raise RuntimeError("integrity error with no conflicting row found")
+
+
+def _replay_idempotent(session: Session, key: str, request_hash: str) -> InvoiceRow | None:
+    stored = session.get(IdempotencyKeyRow, key)
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise IntakeConflict(
+            "This Idempotency-Key was already used with a different request body.",
+            [Problem("header:Idempotency-Key", "idempotency_key_reused",
+                     "The key was first used for a different invoice; send a new key for a new request, "
+                     "or resend the original body unchanged.")],
+        )
+    return get_invoice(session, stored_invoice_public_id(session, stored.invoice_id))
+
+
+def stored_invoice_public_id(session: Session, invoice_id: int) -> str:
+    return session.scalar(select(InvoiceRow.public_id).where(InvoiceRow.id == invoice_id))
+
+
+def _find_by_natural_key(session: Session, billing_npi: str, invoice_number: str) -> InvoiceRow | None:
+    return session.scalar(
+        select(InvoiceRow).options(selectinload(InvoiceRow.lines))
+        .where(InvoiceRow.billing_npi == billing_npi, InvoiceRow.invoice_number == invoice_number)
+    )
+
+
+def _same_or_conflict(existing: InvoiceRow, invoice: Invoice) -> InvoiceRow:
+    if existing.content_hash == content_hash(invoice_document(invoice)):
+        return existing
+    raise IntakeConflict(
+        f"Invoice number {invoice.invoice_number} from billing provider {invoice.billing_provider.npi} was already "
+        f"accepted (invoice {existing.public_id}, received {existing.receipt_date.isoformat()}) with different "
+        "content.",
+        [Problem("invoice_number", "invoice_number_taken",
+                 "An accepted invoice is never edited in place. To correct it, send a replacement "
+                 f"(POST /v1/invoices/{existing.public_id}/replace) or void it "
+                 f"(POST /v1/invoices/{existing.public_id}/void); to bill something new, use a new invoice number.")],
+        existing,
+    )
+
+
+def _check_stored_duplicates(session: Session, result: CheckResult) -> None:
+    if not (result.billing_npi and result.member_cin and result.line_keys):
+        return
+    keys = {key: i for i, key in reversed(result.line_keys)}
+    conditions = [
+        and_(InvoiceLineRow.procedure_code == code, InvoiceLineRow.modifiers_key == mods,
+             InvoiceLineRow.service_start_date == start, InvoiceLineRow.service_end_date == end)
+        for code, mods, start, end in keys
+    ]
+    rows = session.execute(
+        select(InvoiceLineRow, InvoiceRow.public_id, InvoiceRow.invoice_number)
+        .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
+        .where(InvoiceLineRow.active, InvoiceLineRow.billing_npi == result.billing_npi,
+               InvoiceLineRow.member_cin == result.member_cin, or_(*conditions))
+    ).all()
+    for line, public_id, number in rows:
+        key = (line.procedure_code, line.modifiers_key, line.service_start_date, line.service_end_date)
+        if key in keys:
+            i = keys[key]
+            result.findings.error(
+                f"lines[{i}]", "duplicate_line",
+                f"Line {i + 1} duplicates line {line.line_number} of invoice {number} (id {public_id}), already "
+                "accepted for this member and billing provider with the same procedure code, modifiers and service "
+                "dates; the state denies a whole encounter for one duplicate line. If the earlier invoice is wrong, "
+                "replace or void it.",
+            )
+
+
+def record_rejection(session: Session, billing_npi: str | None, problems: list[Problem], source: str) -> None:
+    """Count the rejection per provider and error code, in its own commit (nothing of the invoice is kept)."""
+    session.rollback()
+    counts: dict[str, int] = {}
+    for p in problems:
+        counts[p.code] = counts.get(p.code, 0) + 1
+    now = datetime.now(UTC)
+    session.add_all(
+        IntakeRejectionRow(rejected_at=now, billing_npi=billing_npi, source=source, code=code, count=n)
+        for code, n in sorted(counts.items())
+    )
+    session.commit()
+    log.info("invoice rejected", extra={"problems": len(problems), "codes": sorted(counts), "source": source})
+
+
+def _new_invoice_row(inv: Invoice, findings: Findings, timezone: str, source: str) -> InvoiceRow:
+    now = datetime.now(UTC)
+    document = invoice_document(inv)
+    return InvoiceRow(
+        public_id=str(uuid.uuid4()),
+        billing_npi=inv.billing_provider.npi,
+        invoice_number=inv.invoice_number,
+        member_cin=inv.member.cin,
+        status="accepted",
+        source=source,
+        programs=",".join(inv.programs),
+        received_at=now,
+        receipt_date=receipt_date(now, timezone),
+        invoice_date=inv.invoice_date,
+        invoice_amount=inv.invoice_amount,
+        content_hash=content_hash(document),
+        document=document,
+        warnings=[w.as_dict() for w in findings.warnings],
+        lines=[
+            InvoiceLineRow(
+                line_number=line.line_number,
+                billing_npi=inv.billing_provider.npi,
+                member_cin=inv.member.cin,
+                procedure_code=line.procedure_code,
+                modifiers=" ".join(line.modifiers),
+                modifiers_key=" ".join(sorted(line.modifiers)),
+                service_start_date=line.service_start_date,
+                service_end_date=line.service_end_date,
+                unit_count=line.unit_count,
+                unit_cost=line.unit_cost,
+                charge_amount=line.charge_amount,
+                place_of_service=line.place_of_service,
+                program=line.program,
+                encounter_unit=line.encounter_unit,
+                encounter_units=line.encounter_units,
+                code_table_version=line.code_table_version,
+                active=True,
+            )
+            for line in inv.lines
+        ],
+    )
+
+
+def get_invoice(session: Session, public_id: str) -> InvoiceRow | None:
+    return session.scalar(
+        select(InvoiceRow).options(selectinload(InvoiceRow.lines)).where(InvoiceRow.public_id == public_id)
+    )
+
+
+@dataclass
+class InvoiceFilters:
+    billing_npi: str | None = None
+    member_cin: str | None = None
+    status: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+def list_invoices(session: Session, filters: InvoiceFilters, after_id: int | None, limit: int) -> list[InvoiceRow]:
+    query = select(InvoiceRow).options(selectinload(InvoiceRow.lines)).order_by(InvoiceRow.id).limit(limit)
+    if after_id is not None:
+        query = query.where(InvoiceRow.id > after_id)
+    if filters.billing_npi:
+        query = query.where(InvoiceRow.billing_npi == filters.billing_npi)
+    if filters.member_cin:
+        query = query.where(InvoiceRow.member_cin == filters.member_cin)
+    if filters.status:
+        query = query.where(InvoiceRow.status == filters.status)
+    if filters.received_from:
+        query = query.where(InvoiceRow.receipt_date >= filters.received_from)
+    if filters.received_to:
+        query = query.where(InvoiceRow.receipt_date <= filters.received_to)
+    return list(session.scalars(query))

@@ -1,0 +1,52 @@
+"""create_app(): routers, error handlers, reference data loaded once."""
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app import errors
+from app.codetable import CodeTables, load_code_list
+from app.codetable.routes import router as codes_router
+from app.db import Database
+from app.invoices.routes import router as invoices_router
+from app.migrate import migrations_current
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="encounter-service",
+        version="0.1.0",
+        description="Medi-Cal ECM and Community Supports invoices in; checked; X12 837P 5010 encounters out.",
+    )
+    app.state.settings = settings
+    app.state.database = Database(settings.database_url, settings.sqlite_busy_timeout_ms)
+    app.state.code_tables = CodeTables.load(settings.codes_dir / "allowed_codes")
+    app.state.places_of_service = load_code_list(settings.codes_dir / "place_of_service.csv")
+    app.state.us_states = load_code_list(settings.codes_dir / "us_states.csv")
+    errors.install(app)
+    app.include_router(invoices_router)
+    app.include_router(codes_router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Database unreachable or not migrated."}})
+    def readyz():
+        """The database answers and its schema is at the latest migration."""
+        from app.errors import problem_response
+
+        try:
+            with app.state.database.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                current = migrations_current(conn)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return problem_response(503, "The database is not reachable.")
+        if not current:
+            return problem_response(503, "The database schema is not at the latest migration; run "
+                                         "`encounter-service migrate`.")
+        return {"status": "ready"}
+
+    return app
