@@ -14,7 +14,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("migrate", help="apply database migrations and exit")
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document as YAML")
+    openapi.add_argument("--output", default="openapi.yaml")
     args = parser.parse_args(argv)
+
+    if args.command == "openapi":
+        from app.openapi import write_openapi
+
+        write_openapi(args.output)
+        return 0
 
     from app.migrate import upgrade
 

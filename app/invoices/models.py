@@ -4,11 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text,
+    JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base
+from app.db import Base, UTCDateTime
 
 
 class InvoiceRow(Base):
@@ -23,7 +23,7 @@ class InvoiceRow(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     source: Mapped[str] = mapped_column(String(10))
     programs: Mapped[str] = mapped_column(String(10))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     receipt_date: Mapped[date] = mapped_column(Date, index=True)
     invoice_date: Mapped[date] = mapped_column(Date)
     invoice_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
@@ -82,7 +82,7 @@ class IdempotencyKeyRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IntakeRejectionRow(Base):
@@ -91,7 +91,7 @@ class IntakeRejectionRow(Base):
     __tablename__ = "intake_rejections"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    rejected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     billing_npi: Mapped[str | None] = mapped_column(String(10), index=True)
     source: Mapped[str] = mapped_column(String(10))
     code: Mapped[str] = mapped_column(String(50))
