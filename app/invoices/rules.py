@@ -42,6 +42,7 @@ class CheckResult:
     line_keys: list[tuple[int, tuple]] = field(default_factory=list)
     billing_npi: str | None = None
     member_cin: str | None = None
+    invoice_number: str | None = None
 
 
 def check_invoice(raw: Mapping[str, Any], ctx: RuleContext) -> CheckResult:
@@ -55,6 +56,7 @@ def check_invoice(raw: Mapping[str, Any], ctx: RuleContext) -> CheckResult:
 
     invoice_number = fx.identifier(f, "invoice_number", raw.get("invoice_number"), LABELS["invoice_number"],
                                    max_len=INVOICE_NUMBER_MAX)
+    result.invoice_number = invoice_number
     invoice_date = fx.a_date(f, "invoice_date", raw.get("invoice_date"), LABELS["invoice_date"])
     control_number = fx.identifier(f, "control_number", raw.get("control_number"), LABELS["control_number"],
                                    max_len=REF_MAX, is_required=False)

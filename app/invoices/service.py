@@ -168,23 +168,30 @@ def _check_stored_duplicates(session: Session, result: CheckResult) -> None:
              InvoiceLineRow.service_start_date == start, InvoiceLineRow.service_end_date == end)
         for code, mods, start, end in keys
     ]
-    rows = session.execute(
+    query = (
         select(InvoiceLineRow, InvoiceRow.public_id, InvoiceRow.invoice_number)
         .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
         .where(InvoiceLineRow.active, InvoiceLineRow.billing_npi == result.billing_npi,
                InvoiceLineRow.member_cin == result.member_cin, or_(*conditions))
-    ).all()
-    for line, public_id, number in rows:
+        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
+    )
+    if result.invoice_number:
+        # Lines of the same billing NPI + invoice number are that invoice itself (a retry, or a changed
+        # resubmission); the natural-key check answers those with 200 or 409, not as duplicates.
+        query = query.where(InvoiceRow.invoice_number != result.invoice_number)
+    found = []
+    for line, public_id, number in session.execute(query).all():
         key = (line.procedure_code, line.modifiers_key, line.service_start_date, line.service_end_date)
         if key in keys:
-            i = keys[key]
-            result.findings.error(
-                f"lines[{i}]", "duplicate_line",
-                f"Line {i + 1} duplicates line {line.line_number} of invoice {number} (id {public_id}), already "
-                "accepted for this member and billing provider with the same procedure code, modifiers and service "
-                "dates; the state denies a whole encounter for one duplicate line. If the earlier invoice is wrong, "
-                "replace or void it.",
-            )
+            found.append((keys[key], line.line_number, number, public_id))
+    for i, earlier_line, number, public_id in sorted(found):
+        result.findings.error(
+            f"lines[{i}]", "duplicate_line",
+            f"Line {i + 1} duplicates line {earlier_line} of invoice {number} (id {public_id}), already "
+            "accepted for this member and billing provider with the same procedure code, modifiers and service "
+            "dates; the state denies a whole encounter for one duplicate line. If the earlier invoice is wrong, "
+            "replace or void it.",
+        )
 
 
 def record_rejection(session: Session, billing_npi: str | None, problems: list[Problem], source: str) -> None:
