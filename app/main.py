@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app import errors
+from app.batches.routes import router as batches_router
 from app.codetable import CodeTables, load_code_list
 from app.codetable.routes import router as codes_router
 from app.db import Database
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.us_states = load_code_list(settings.codes_dir / "us_states.csv")
     errors.install(app)
     app.include_router(invoices_router)
+    app.include_router(batches_router)
     app.include_router(codes_router)
 
     @app.get("/healthz", tags=["health"])

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,40 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30000, description="How long a SQLite writer waits for the lock before failing."
     )
+    x12_sender_qualifier: str = Field(default="ZZ", description="ISA05.")
+    x12_sender_id: str = Field(default="ENCSVCTEST", description="ISA06 (15 characters at most).")
+    x12_receiver_qualifier: str = Field(default="ZZ", description="ISA07.")
+    x12_receiver_id: str = Field(default="MCPTEST", description="ISA08.")
+    x12_gs_sender: str = Field(default="ENCSVCTEST", description="GS02 application sender code.")
+    x12_gs_receiver: str = Field(default="MCPTEST", description="GS03 application receiver code.")
+    x12_usage: Literal["T", "P"] = Field(default="T", description="ISA15: T test, P production.")
+    x12_submitter_name: str = Field(default="ENCOUNTER SERVICE TEST SUBMITTER", description="1000A NM103.")
+    x12_submitter_etin: str = Field(default="ENCSVCTEST", description="1000A NM109 (ETIN from the receiver).")
+    x12_submitter_contact: str = Field(default="EDI DESK", description="1000A PER02.")
+    x12_submitter_phone: str = Field(default="9165550199", description="1000A PER04, 10 digits.")
+    x12_receiver_name: str = Field(default="TEST MEDI-CAL MANAGED CARE PLAN", description="1000B NM103.")
+    x12_receiver_etin: str = Field(default="MCPTEST", description="1000B NM109.")
+    batch_validate: bool = Field(default=True, description="Validate every batch with pyx12 before release.")
+    cut_stale_after_seconds: int = Field(
+        default=900, description="A batch left in `cutting` this long (its cutter died) is abandoned and its "
+                                 "encounters return to the queue.")
+
+    def cut_options(self):
+        from datetime import timedelta
+
+        from app.batches.service import CutOptions
+        from app.x12.claim837p import Envelope
+
+        envelope = Envelope(
+            sender_qualifier=self.x12_sender_qualifier, sender_id=self.x12_sender_id,
+            receiver_qualifier=self.x12_receiver_qualifier, receiver_id=self.x12_receiver_id,
+            gs_sender=self.x12_gs_sender, gs_receiver=self.x12_gs_receiver, usage=self.x12_usage,
+            submitter_name=self.x12_submitter_name, submitter_etin=self.x12_submitter_etin,
+            submitter_contact=self.x12_submitter_contact, submitter_phone=self.x12_submitter_phone,
+            receiver_name=self.x12_receiver_name, receiver_etin=self.x12_receiver_etin,
+        )
+        return CutOptions(envelope=envelope, validate=self.batch_validate,
+                          stale_after=timedelta(seconds=self.cut_stale_after_seconds))
 
 
 @lru_cache

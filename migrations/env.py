@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import app.invoices.models  # noqa: F401 - registers the tables on Base.metadata
+import app.batches.models  # noqa: F401 - registers the tables on Base.metadata
+import app.invoices.models  # noqa: F401
 from app.db import Base
 from app.settings import get_settings
 

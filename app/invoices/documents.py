@@ -75,3 +75,46 @@ def content_hash(document: Any) -> str:
     """Same content, same hash: keys sorted, no whitespace."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=_default, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def invoice_from_document(document: dict[str, Any], derived: list[dict[str, Any]]) -> Invoice:
+    """The stored document back as a domain Invoice. `derived` holds, per line, what the code table added
+    at intake (program, encounter_unit, encounter_units, code_table_version), so a later table change
+    cannot alter an accepted invoice."""
+
+    def provider(prefix: str) -> Provider:
+        return Provider(
+            npi=document[f"{prefix}_provider_npi"], tin=document[f"{prefix}_provider_tin"],
+            name=document[f"{prefix}_provider_name"], first_name=document[f"{prefix}_provider_first_name"],
+            last_name=document[f"{prefix}_provider_last_name"], phone=document[f"{prefix}_provider_phone_number"],
+            address=document[f"{prefix}_provider_address"], city=document[f"{prefix}_provider_city"],
+            state=document[f"{prefix}_provider_state"], zip=document[f"{prefix}_provider_zip"],
+        )
+
+    member = Member(
+        cin=document["member_cin"], medical_record_number=document["medical_record_number"],
+        first_name=document["member_first_name"], last_name=document["member_last_name"],
+        homeless=document["member_homelessness_indicator"] == "Y", address=document["member_residential_address"],
+        city=document["member_residential_city"], state=document["member_residential_state"],
+        zip=document["member_residential_zip"], date_of_birth=date.fromisoformat(document["member_date_of_birth"]),
+    )
+    lines = tuple(
+        ServiceLine(
+            line_number=i + 1, procedure_code=ln["procedure_code"], modifiers=tuple(ln["procedure_code_modifiers"]),
+            service_start_date=date.fromisoformat(ln["service_start_date"]),
+            service_end_date=date.fromisoformat(ln["service_end_date"]), service_name=ln["service_name"],
+            unit_count=Decimal(ln["service_unit_count"]), place_of_service=ln["place_of_service"],
+            diagnosis_codes=tuple(ln["member_diagnosis_codes"]), unit_cost=Decimal(ln["service_unit_cost"]),
+            charge_amount=Decimal(ln["service_charge_amount"]), program=extra["program"],
+            encounter_unit=extra["encounter_unit"], encounter_units=Decimal(extra["encounter_units"]),
+            code_table_version=extra["code_table_version"],
+        )
+        for i, (ln, extra) in enumerate(zip(document["lines"], derived, strict=True))
+    )
+    return Invoice(
+        invoice_number=document["invoice_number"], invoice_date=date.fromisoformat(document["invoice_date"]),
+        control_number=document["control_number"], authorization_number=document["authorization_number"],
+        primary_payer_identifier=document["primary_payer_identifier"], payer_name=document["payer_name"],
+        invoice_amount=Decimal(document["invoice_amount"]), billing_provider=provider("billing"),
+        rendering_provider=provider("rendering"), member=member, lines=lines,
+    )

@@ -60,18 +60,23 @@ def free_text(
     value = as_text(raw)
     ok = True
     for i, ch in enumerate(value):
-        if ch in X12_DELIMITERS:
+        # What the 837P would carry for this character: a fullwidth '＊' is spelled '*' and would split a segment.
+        spelled = ch if ch.isascii() else (to_x12_ascii(ch) or "")
+        delimiter = next((d for d in X12_DELIMITERS if d in spelled), None)
+        banned = next((c for c in NOT_IN_X12_CHARSET if c in spelled), None)
+        read_as = "" if spelled == ch else f", which the 837P would carry as '{delimiter or banned}',"
+        if delimiter:
             f.error(
                 loc, "x12_delimiter",
-                f"{label} contains '{ch}' ({X12_DELIMITERS[ch]}) at position {i + 1}; "
+                f"{label} contains '{ch}' ({X12_DELIMITERS[delimiter]}){read_as} at position {i + 1}; "
                 "the X12 delimiters ~ * : ^ cannot appear in an 837P value. Remove or replace it.",
             )
             ok = False
-        elif ch in NOT_IN_X12_CHARSET:
+        elif banned:
             f.error(
                 loc, "invalid_character",
-                f"{label} contains '{ch}' ({NOT_IN_X12_CHARSET[ch]}) at position {i + 1}, which the X12 "
-                "5010 character set does not allow. Remove or replace it.",
+                f"{label} contains '{ch}' ({NOT_IN_X12_CHARSET[banned]}){read_as} at position {i + 1}, which "
+                "the X12 5010 character set does not allow. Remove or replace it.",
             )
             ok = False
         elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
@@ -125,13 +130,18 @@ def _digits_only(raw: object) -> str:
     return re.sub(r"[\s\-().+/]", "", as_text(raw))
 
 
+def _ascii_digits(value: str) -> bool:
+    """str.isdigit() also accepts '²' and '１２３', which int() or an 837P cannot take."""
+    return value.isascii() and value.isdigit()
+
+
 def npi(f: Findings, loc: str, raw: object, label: str, *, is_required: bool = True) -> str | None:
     if is_blank(raw):
         if is_required:
             required(f, loc, raw, label)
         return None
     value = _digits_only(raw)
-    if not (len(value) == 10 and value.isdigit()):
+    if not (len(value) == 10 and _ascii_digits(value)):
         f.error(loc, "invalid_format", f"{label} must be 10 digits; got {len(value)} characters.",
                 ["10 digits, e.g. 1999999992"])
         return None
@@ -162,10 +172,10 @@ def fixed_digits(
             required(f, loc, raw, label)
         return None
     value = _digits_only(raw)
-    if value.isdigit() and len(value) in lengths:
+    if _ascii_digits(value) and len(value) in lengths:
         return value
     want = " or ".join(str(n) for n in lengths)
-    code = "zip_plus4_required" if why and value.isdigit() and len(value) == 5 else "invalid_format"
+    code = "zip_plus4_required" if why and _ascii_digits(value) and len(value) == 5 else "invalid_format"
     f.error(loc, code, f"{label} must be {want} digits{why}; got '{as_text(raw)}'.", [example])
     return None
 
@@ -213,7 +223,7 @@ def code_from(
     return None
 
 
-CIN_PATTERN = re.compile(r"^\d{8}[A-Z]$")
+CIN_PATTERN = re.compile(r"^[0-9]{8}[A-Z]$")
 
 
 def cin(f: Findings, loc: str, raw: object, label: str) -> str | None:

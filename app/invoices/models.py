@@ -13,14 +13,22 @@ from app.db import Base, UTCDateTime
 
 class InvoiceRow(Base):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("billing_npi", "invoice_number", name="uq_invoices_billing_npi_number"),)
+    __table_args__ = (
+        # One current invoice per billing NPI + invoice number; replaced and voided versions stay beside it.
+        Index("uq_invoices_current_number", "billing_npi", "invoice_number", unique=True,
+              sqlite_where=text("status = 'accepted'"), postgresql_where=text("status = 'accepted'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     billing_npi: Mapped[str] = mapped_column(String(10), index=True)
     invoice_number: Mapped[str] = mapped_column(String(20))
     member_cin: Mapped[str] = mapped_column(String(9), index=True)
+    # accepted (current) | replaced (a later version exists) | voided
     status: Mapped[str] = mapped_column(String(20), index=True)
+    replaces_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", name="fk_invoices_replaces_invoice_id")
+    )
     source: Mapped[str] = mapped_column(String(10))
     programs: Mapped[str] = mapped_column(String(10))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -33,6 +41,10 @@ class InvoiceRow(Base):
 
     lines: Mapped[list["InvoiceLineRow"]] = relationship(
         back_populates="invoice", order_by="InvoiceLineRow.line_number", cascade="all, delete-orphan"
+    )
+    replaces: Mapped["InvoiceRow | None"] = relationship(remote_side="InvoiceRow.id")
+    encounters: Mapped[list["EncounterRow"]] = relationship(  # noqa: F821 - app.batches.models
+        order_by="EncounterRow.id", viewonly=True
     )
 
 

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 
 from app.deps import RuleContextDep, SessionDep, SettingsDep
 from app.errors import problem_response
-from app.invoices import service
+from app.invoices import corrections, service
 from app.invoices.documents import plain_number
 from app.invoices.models import InvoiceRow
-from app.invoices.schemas import InvoiceIn, InvoiceOut, InvoicePage, ProblemDetail, ValidationOut
+from app.invoices.schemas import (
+    CorrectionOut, InvoiceIn, InvoiceOut, InvoicePage, ProblemDetail, ValidationOut,
+)
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -32,8 +34,15 @@ def invoice_out(row: InvoiceRow) -> InvoiceOut:
             "encounter_units": plain_number(line.encounter_units),
             "code_table_version": line.code_table_version,
         })
+    encounters = [
+        {"id": e.id, "frequency": e.frequency, "status": e.status, "batch_id": e.batch.public_id if e.batch else None,
+         "clm01": e.clm01, "original_reference": e.original_reference, "findings": e.findings}
+        for e in row.encounters
+    ]
     return InvoiceOut(
-        id=row.public_id, status=row.status, receipt_date=row.receipt_date.isoformat(),
+        id=row.public_id, status=row.status, encounter_status=encounters[-1]["status"] if encounters else None,
+        replaces_invoice_id=row.replaces.public_id if row.replaces else None, encounters=encounters,
+        receipt_date=row.receipt_date.isoformat(),
         received_at=row.received_at.isoformat(), source=row.source, programs=row.programs.split(","),
         invoice={k: v for k, v in doc.items() if k != "lines"}, lines=lines, warnings=row.warnings,
     )
@@ -62,8 +71,9 @@ def submit_invoice(
         return problem_response(422, f"The invoice has {len(rejected.problems)} problem(s); nothing was stored.",
                                 rejected.problems, rejected.warnings)
     except service.IntakeConflict as conflict:
-        extra = {"existing_invoice_id": conflict.existing.public_id} if conflict.existing else {}
-        return problem_response(409 if conflict.existing else 422, conflict.detail, conflict.problems, **extra)
+        if conflict.existing is None:  # an Idempotency-Key reused with another body
+            return problem_response(422, conflict.detail, conflict.problems)
+        return _conflict(conflict)
     if not outcome.created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/invoices/{outcome.invoice.public_id}"
@@ -85,10 +95,52 @@ def validate_invoice(body: InvoiceIn, session: SessionDep, ctx: RuleContextDep):
 @router.get("/{invoice_id}", response_model=InvoiceOut, responses={404: PROBLEM})
 def read_invoice(invoice_id: str, session: SessionDep):
     """One invoice as stored, with its lines and line item control numbers."""
+    return invoice_out(_current(session, invoice_id))
+
+
+def _current(session, invoice_id: str) -> InvoiceRow:
     row = service.get_invoice(session, invoice_id)
     if row is None:
         raise HTTPException(404, f"No invoice {invoice_id}.")
-    return invoice_out(row)
+    return row
+
+
+def _conflict(conflict: service.IntakeConflict):
+    extra = {"existing_invoice_id": conflict.existing.public_id} if conflict.existing else {}
+    return problem_response(409, conflict.detail, conflict.problems, **extra)
+
+
+@router.post("/{invoice_id}/replace", status_code=201, response_model=CorrectionOut,
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+def replace_invoice(invoice_id: str, body: InvoiceIn, session: SessionDep, ctx: RuleContextDep,
+                    settings: SettingsDep):
+    """Send the full corrected invoice. The original is kept (status `replaced`); the new version gets a new
+    receipt date. If the original was already sent downstream, a replacement encounter (CLM05-3 = 7, REF*F8)
+    is queued; if not, the queue is simply updated — the response says which."""
+    original = _current(session, invoice_id)
+    try:
+        outcome = corrections.replace_invoice(session, original, body.model_dump(exclude_unset=True), ctx,
+                                              timezone=settings.timezone)
+    except service.IntakeRejected as rejected:
+        return problem_response(422, f"The corrected invoice has {len(rejected.problems)} problem(s); nothing "
+                                     "was changed.", rejected.problems, rejected.warnings)
+    except service.IntakeConflict as conflict:
+        return _conflict(conflict)
+    return CorrectionOut(invoice=invoice_out(service.get_invoice(session, outcome.invoice.public_id)),
+                         downstream=outcome.downstream, message=outcome.message)
+
+
+@router.post("/{invoice_id}/void", response_model=CorrectionOut, responses={404: PROBLEM, 409: PROBLEM})
+def void_invoice(invoice_id: str, session: SessionDep):
+    """Void an accepted invoice. If it was already sent downstream, a void encounter (CLM05-3 = 8, REF*F8) is
+    queued; if not, its queued encounter is withdrawn — the response says which."""
+    original = _current(session, invoice_id)
+    try:
+        outcome = corrections.void_invoice(session, original)
+    except service.IntakeConflict as conflict:
+        return _conflict(conflict)
+    return CorrectionOut(invoice=invoice_out(service.get_invoice(session, outcome.invoice.public_id)),
+                         downstream=outcome.downstream, message=outcome.message)
 
 
 def _decode_cursor(cursor: str | None) -> int | None:

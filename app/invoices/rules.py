@@ -204,7 +204,7 @@ def _line(f: Findings, at: str, raw: Mapping[str, Any], ctx: RuleContext) -> dic
         f.error(f"{at}.service_end_date", "date_order",
                 f"Service End Date {end.isoformat()} is before Service Start Date {start.isoformat()}.")
     code = _procedure_code(f, *get("procedure_code"))
-    modifiers = _modifiers(f, *get("procedure_code_modifiers"))
+    modifiers = _modifiers(f, *get("procedure_code_modifiers"), options=_modifier_options(code, start, ctx))
     units = fx.decimal_value(f, *get("service_unit_count"), places=3, money=False, positive=True)
     unit_cost = fx.decimal_value(f, *get("service_unit_cost"), places=2, money=True)
     charge = fx.decimal_value(f, *get("service_charge_amount"), places=2, money=True)
@@ -260,8 +260,28 @@ def _procedure_code(f: Findings, loc: str, raw: Any, label: str) -> str | None:
     return None
 
 
-def _modifiers(f: Findings, loc: str, raw: Any, label: str) -> tuple[str, ...] | None:
-    if not fx.required(f, loc, raw, label):
+def _modifier_options(code: str | None, on: date | None, ctx: RuleContext) -> tuple[str, list[str]] | None:
+    """For a code sent without modifiers: the sentence and list naming the modifier sets the table allows."""
+    table = ctx.code_tables.in_force(on) if code and on else None
+    candidates = table.rows_for(code) if table else []
+    if not candidates:
+        return None
+    options = " or ".join(f"{'+'.join(r.modifiers)} ({r.service_name})" for r in candidates)
+    return f"{code} needs {options}", [f"{r.hcpcs} {' '.join(r.modifiers)}" for r in candidates]
+
+
+def _missing_modifiers(f: Findings, loc: str, label: str, options: tuple[str, list[str]] | None) -> None:
+    if options:
+        f.error(loc, "required", f"{label} is required: {options[0]}.", options[1])
+    else:
+        fx.required(f, loc, None, label)
+
+
+def _modifiers(
+    f: Findings, loc: str, raw: Any, label: str, *, options: tuple[str, list[str]] | None = None,
+) -> tuple[str, ...] | None:
+    if fx.is_blank(raw):
+        _missing_modifiers(f, loc, label, options)
         return None
     items = raw if isinstance(raw, list) else str(raw).replace(",", " ").replace("+", " ").split()
     values = [fx.as_text(m).upper().replace(" ", "") for m in items if not fx.is_blank(m)]
@@ -277,7 +297,7 @@ def _modifiers(f: Findings, loc: str, raw: Any, label: str) -> tuple[str, ...] |
         f.error(loc, "repeated_modifier", "The same modifier appears twice on the line.")
         ok = False
     if not values:
-        fx.required(f, loc, None, label)
+        _missing_modifiers(f, loc, label, options)
         ok = False
     return tuple(values) if ok else None
 
@@ -302,11 +322,10 @@ def _match_code_table(
                     f"{on.isoformat()} (version {table.version}).",
                     sorted({r.hcpcs for r in table.rows}))
         else:
-            options = " or ".join(f"{'+'.join(r.modifiers)} ({r.service_name})" for r in candidates)
+            needs, allowed = _modifier_options(code, on, ctx)
             f.error(f"{at}.procedure_code_modifiers", "modifier_combination_not_allowed",
                     f"{code} with {given} is not an allowed combination on {on.isoformat()} "
-                    f"(code table {table.version}); {code} needs {options}.",
-                    [f"{r.hcpcs} {' '.join(r.modifiers)}" for r in candidates])
+                    f"(code table {table.version}); {needs}.", allowed)
         return None, modifiers, None
     if tuple(modifiers) != row.modifiers:
         f.warn(f"{at}.procedure_code_modifiers", "modifiers_reordered",

@@ -105,9 +105,22 @@ class ServiceLineOut(BaseModel):
     code_table_version: str
 
 
+class EncounterOut(BaseModel):
+    id: int
+    frequency: str = Field(description="CLM05-3: 1 original, 7 replacement, 8 void.")
+    status: str = Field(description="queued | cutting | batched | accepted | rejected | held | withdrawn")
+    batch_id: str | None
+    clm01: str | None
+    original_reference: str | None = Field(description="REF*F8 for a replacement or void.")
+    findings: list[dict] = Field(description="Why it was rejected (999) or held (pyx12), by claim and line.")
+
+
 class InvoiceOut(BaseModel):
     id: str
-    status: str
+    status: str = Field(description="accepted (current) | replaced | voided")
+    encounter_status: str | None = Field(description="Status of the latest encounter built from this invoice.")
+    replaces_invoice_id: str | None
+    encounters: list[EncounterOut]
     receipt_date: str = Field(description="America/Los_Angeles calendar date the invoice first arrived.")
     received_at: str = Field(description="UTC instant of first arrival.")
     source: str
@@ -115,6 +128,12 @@ class InvoiceOut(BaseModel):
     invoice: dict[str, Any] = Field(description="The invoice as stored, normalised (same field names as the request).")
     lines: list[ServiceLineOut]
     warnings: list[ProblemOut]
+
+
+class CorrectionOut(BaseModel):
+    invoice: InvoiceOut
+    downstream: str = Field(description="replacement queued | void queued | queue updated")
+    message: str
 
 
 class InvoicePage(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.batches.models import EncounterRow
 from app.invoices.documents import content_hash, invoice_document
 from app.invoices.domain import Invoice
 from app.invoices.models import IdempotencyKeyRow, IntakeRejectionRow, InvoiceLineRow, InvoiceRow
@@ -89,6 +90,7 @@ def submit_invoice(
 
     row = _new_invoice_row(result.invoice, result.findings, timezone, source)
     session.add(row)
+    session.add(new_encounter(row, frequency="1"))
     try:
         session.flush()
         if idempotency_key:
@@ -140,7 +142,8 @@ def stored_invoice_public_id(session: Session, invoice_id: int) -> str:
 def _find_by_natural_key(session: Session, billing_npi: str, invoice_number: str) -> InvoiceRow | None:
     return session.scalar(
         select(InvoiceRow).options(selectinload(InvoiceRow.lines))
-        .where(InvoiceRow.billing_npi == billing_npi, InvoiceRow.invoice_number == invoice_number)
+        .where(InvoiceRow.billing_npi == billing_npi, InvoiceRow.invoice_number == invoice_number,
+               InvoiceRow.status == "accepted")
     )
 
 
@@ -159,7 +162,7 @@ def _same_or_conflict(existing: InvoiceRow, invoice: Invoice) -> InvoiceRow:
     )
 
 
-def _check_stored_duplicates(session: Session, result: CheckResult) -> None:
+def _check_stored_duplicates(session: Session, result: CheckResult, exclude_invoice_id: int | None = None) -> None:
     if not (result.billing_npi and result.member_cin and result.line_keys):
         return
     keys = {key: i for i, key in reversed(result.line_keys)}
@@ -179,6 +182,8 @@ def _check_stored_duplicates(session: Session, result: CheckResult) -> None:
         # Lines of the same billing NPI + invoice number are that invoice itself (a retry, or a changed
         # resubmission); the natural-key check answers those with 200 or 409, not as duplicates.
         query = query.where(InvoiceRow.invoice_number != result.invoice_number)
+    if exclude_invoice_id is not None:
+        query = query.where(InvoiceRow.id != exclude_invoice_id)
     found = []
     for line, public_id, number in session.execute(query).all():
         key = (line.procedure_code, line.modifiers_key, line.service_start_date, line.service_end_date)
@@ -249,6 +254,20 @@ def _new_invoice_row(inv: Invoice, findings: Findings, timezone: str, source: st
             )
             for line in inv.lines
         ],
+    )
+
+
+def new_encounter(invoice: InvoiceRow, frequency: str, original: EncounterRow | None = None) -> EncounterRow:
+    """Queue an invoice version for the 837P. A replacement (7) or void (8) points at what the receiver
+    knows: its own control number when an acknowledgment gave us one, else the CLM01 we sent."""
+    now = datetime.now(UTC)
+    reference = None
+    if original is not None:
+        reference = original.receiver_control_number or original.clm01
+    return EncounterRow(
+        invoice=invoice, frequency=frequency, original_encounter_id=original.id if original else None,
+        original_reference=reference, payer_id=invoice.document["primary_payer_identifier"], status="queued",
+        findings=[], created_at=now, updated_at=now,
     )
 
 

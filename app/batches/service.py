@@ -1,0 +1,196 @@
+"""Cutting batches: queue -> rendered -> validated -> stored, and the pull and acknowledgment side.
+
+A cut runs in three steps so that no lock is held while pyx12 works:
+1. claim queued encounters (row locks, SKIP LOCKED on PostgreSQL) and reserve control numbers; commit;
+2. render the 837P and validate it with pyx12 (in worker processes);
+3. release the batch (exact bytes + sha256, a release sequence number for the pull cursor) or, when pyx12
+   found problems, put the encounters back in the queue with the findings mapped to invoice and line.
+A cutter that dies between 1 and 3 leaves a batch in `cutting`; the next cut abandons it after
+`cut_stale_after_seconds` and its encounters go back to the queue. Control numbers are never reused."""
+
+import hashlib
+import logging
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from app.batches.models import BatchRow, EncounterRow
+from app.batches.registry import allocate
+from app.invoices.documents import invoice_from_document
+from app.invoices.models import InvoiceRow
+from app.x12.claim837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, render_837p
+from app.x12.validate import findings_by_claim, validate_837
+
+log = logging.getLogger("encounter_service.batches")
+MAX_LINES_PER_CLAIM = 50
+MAX_CLAIMS_PER_ST = 5000
+
+
+@dataclass(frozen=True)
+class CutRequest:
+    mode: str = "encounter"  # encounter (BHT06 RP) or claim (CH)
+    payer_id: str | None = None
+    max_claims: int = 5000
+
+
+@dataclass(frozen=True)
+class CutOptions:
+    envelope: Envelope
+    validate: bool = True
+    stale_after: timedelta = timedelta(minutes=15)
+
+
+class NothingToCut(Exception):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def reclaim_abandoned(session: Session, stale_after: timedelta) -> int:
+    """Batches stuck in `cutting` (their cutter died) are abandoned; their encounters return to the queue."""
+    cutoff = _now() - stale_after
+    stale = list(session.scalars(
+        select(BatchRow).where(BatchRow.status == "cutting", BatchRow.created_at < cutoff).with_for_update()
+    ))
+    for batch in stale:
+        batch.status = "abandoned"
+        session.execute(
+            update(EncounterRow).where(EncounterRow.batch_id == batch.id, EncounterRow.status == "cutting")
+            .values(status="queued", batch_id=None, updated_at=_now())
+        )
+    return len(stale)
+
+
+def _claims_needed(lines: int) -> int:
+    return max(1, math.ceil(lines / MAX_LINES_PER_CLAIM))
+
+
+def _claim_encounters(session: Session, request: CutRequest, stale_after: timedelta) -> BatchRow:
+    reclaim_abandoned(session, stale_after)
+    query = (
+        select(EncounterRow).options(selectinload(EncounterRow.invoice).selectinload(InvoiceRow.lines))
+        .where(EncounterRow.status == "queued").order_by(EncounterRow.id)
+        .limit(request.max_claims).with_for_update(skip_locked=True, of=EncounterRow)
+    )
+    if request.payer_id:
+        query = query.where(EncounterRow.payer_id == request.payer_id)
+    picked, claims, worst_case_claims = [], 0, 0
+    for encounter in session.scalars(query):
+        need = _claims_needed(len(encounter.invoice.lines))
+        if picked and claims + need > request.max_claims:
+            break
+        picked.append(encounter)
+        claims += need
+        worst_case_claims += len(encounter.invoice.lines)  # a line per claim is the most any split makes
+    if not picked:
+        raise NothingToCut("No queued encounters match.")
+    now = _now()
+    batch = BatchRow(
+        public_id=str(uuid.uuid4()), mode=request.mode, payer_id=request.payer_id, status="cutting",
+        isa13=allocate(session, "isa13"), gs06=allocate(session, "gs06"),
+        st02_first=allocate(session, "st02", math.ceil(worst_case_claims / MAX_CLAIMS_PER_ST)),
+        encounter_count=len(picked), validation={}, created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    for encounter in picked:
+        encounter.status, encounter.batch_id, encounter.updated_at = "cutting", batch.id, now
+    session.commit()
+    return batch
+
+
+def encounter_input(encounter: EncounterRow) -> EncounterInput:
+    invoice = encounter.invoice
+    derived = [{"program": ln.program, "encounter_unit": ln.encounter_unit,
+                "encounter_units": str(ln.encounter_units), "code_table_version": ln.code_table_version}
+               for ln in invoice.lines]
+    return EncounterInput(
+        invoice=invoice_from_document(invoice.document, derived),
+        claim_id_base=invoice.invoice_number,
+        line_control_numbers=tuple(ln.line_item_control_number for ln in invoice.lines),
+        encounter_id=str(encounter.id),
+        frequency=encounter.frequency,
+        original_reference=encounter.original_reference,
+    )
+
+
+def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -> BatchRow:
+    with factory() as session:
+        batch = _claim_encounters(session, request, options.stale_after)
+    with factory() as session:
+        batch = session.get(BatchRow, batch.id)
+        encounters = list(session.scalars(
+            select(EncounterRow).options(selectinload(EncounterRow.invoice).selectinload(InvoiceRow.lines))
+            .where(EncounterRow.batch_id == batch.id).order_by(EncounterRow.id)
+        ))
+        rendered = render_837p(
+            [encounter_input(e) for e in encounters], envelope=options.envelope,
+            control=ControlNumbers(isa13=batch.isa13, gs06=batch.gs06, st02_first=batch.st02_first),
+            mode=request.mode, created=batch.created_at, batch_id=batch.public_id,
+        )
+        session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
+        report = validate_837(rendered.text) if options.validate else None
+        if report is not None and not report.ok:
+            return _fail(session, batch, encounters, rendered.claims, report)
+        return _release(session, batch, encounters, rendered, report is not None)
+
+
+def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
+    return [{"encounter_id": c.encounter_id, "clm01": c.clm01, "st02": c.st02,
+             "first_segment": c.first_segment, "last_segment": c.last_segment,
+             "line_control_numbers": list(c.line_control_numbers), "total_charge": str(c.total_charge)}
+            for c in claims]
+
+
+def _release(session: Session, batch: BatchRow, encounters, rendered, validated: bool) -> BatchRow:
+    data = rendered.text.encode("ascii")
+    batch.release_seq = allocate(session, "release_seq", maximum=None)  # row lock: releases commit in order
+    batch.status, batch.released_at = "released", _now()
+    batch.content, batch.sha256 = data, hashlib.sha256(data).hexdigest()
+    batch.transaction_count, batch.claim_count = rendered.transaction_count, len(rendered.claims)
+    batch.line_count = sum(len(c.line_control_numbers) for c in rendered.claims)
+    batch.total_charge = rendered.total_charge
+    batch.validation = {"pyx12": "clean" if validated else "skipped", "claims": _claims_json(rendered.claims)}
+    first_clm01: dict[str, str] = {}
+    for claim in rendered.claims:
+        first_clm01.setdefault(claim.encounter_id, claim.clm01)
+    for encounter in encounters:
+        encounter.status, encounter.updated_at = "batched", _now()
+        encounter.clm01 = first_clm01.get(str(encounter.id))
+    session.commit()
+    log.info("batch released", extra={"batch_id": batch.public_id, "claims": batch.claim_count})
+    return batch
+
+
+def _fail(session: Session, batch: BatchRow, encounters, claims, report) -> BatchRow:
+    by_encounter = findings_by_claim(report, claims)
+    line_numbers = {c.clm01: c.line_control_numbers for c in claims}
+    batch.status = "failed"
+    batch.validation = {"pyx12": "findings", "findings": [f.__dict__ | {} for f in report.findings][:1000],
+                        "crashed": report.crashed, "claims": _claims_json(claims)}
+    for encounter in encounters:
+        found = by_encounter.get(str(encounter.id), [])
+        encounter.batch_id = None
+        encounter.updated_at = _now()
+        if found:
+            encounter.status = "held"
+            encounter.findings = [{"batch_id": batch.public_id, "invoice_id": encounter.invoice.public_id,
+                                   **_finding_dict(f)} for f in found]
+        else:
+            encounter.status = "queued"
+    session.commit()
+    del line_numbers
+    log.warning("batch failed validation", extra={"batch_id": batch.public_id, "findings": len(report.findings)})
+    return batch
+
+
+def _finding_dict(finding) -> dict:
+    return {k: v for k, v in vars(finding).items() if not k.startswith("_")}
