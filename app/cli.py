@@ -1,12 +1,13 @@
-"""encounter-service serve | migrate"""
+"""encounter-service serve | migrate | openapi | batch cut|list|show|x12 | x12 validate FILE"""
 
 import argparse
+import json
 import sys
 
 from app.settings import get_settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="encounter-service")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="apply migrations, then run the API with uvicorn")
@@ -16,13 +17,31 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations and exit")
     openapi = sub.add_parser("openapi", help="write the OpenAPI document as YAML")
     openapi.add_argument("--output", default="openapi.yaml")
-    args = parser.parse_args(argv)
 
+    batch = sub.add_parser("batch", help="cut and inspect 837P batches").add_subparsers(dest="action", required=True)
+    cut = batch.add_parser("cut", help="cut a batch from the queued encounters")
+    cut.add_argument("--mode", choices=["encounter", "claim"], default="encounter")
+    cut.add_argument("--payer-id")
+    cut.add_argument("--max-claims", type=int, default=5000)
+    batch.add_parser("list", help="released batches, oldest first")
+    batch.add_parser("show", help="one batch's metadata").add_argument("id")
+    batch.add_parser("x12", help="write a batch's exact 837P bytes to stdout").add_argument("id")
+
+    x12 = sub.add_parser("x12", help="X12 tools").add_subparsers(dest="action", required=True)
+    x12.add_parser("validate", help="validate an 837P file with pyx12; exit 0 when clean, 1 otherwise").add_argument(
+        "file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "openapi":
         from app.openapi import write_openapi
 
         write_openapi(args.output)
         return 0
+    if args.command == "x12":
+        return _x12_validate(args.file)
 
     from app.migrate import upgrade
 
@@ -31,10 +50,70 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("database is at the latest migration")
         return 0
+    if args.command == "batch":
+        return _batch(args, settings)
     import uvicorn
 
     uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info")
     return 0
+
+
+def _x12_validate(path: str) -> int:
+    from app.x12.validate import validate_837
+
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            text = fh.read()
+    except OSError as exc:
+        print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
+        return 1
+    report = validate_837(text)
+    if report.ok:
+        print(f"{path}: OK, no findings")
+        return 0
+    if report.crashed:
+        print(f"{path}: pyx12 could not check this file ({report.crashed})")
+    for f in report.findings:
+        print(f"{path}: {f.describe()}")
+    print(f"{path}: FAILED, {len(report.findings)} finding(s)")
+    return 1
+
+
+def _batch(args, settings) -> int:
+    from sqlalchemy import select
+
+    from app.batches import service
+    from app.batches.models import BatchRow
+    from app.batches.routes import batch_out
+    from app.db import Database
+
+    db = Database(settings.database_url, settings.sqlite_busy_timeout_ms)
+    if args.action == "cut":
+        try:
+            batch = service.cut_batch(db.sessionmaker, service.CutRequest(
+                mode=args.mode, payer_id=args.payer_id, max_claims=args.max_claims), settings.cut_options())
+        except service.NothingToCut as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        print(batch_out(batch).model_dump_json(indent=2))
+        return 0 if batch.status == "released" else 1
+    with db.sessionmaker() as session:
+        if args.action == "list":
+            for b in session.scalars(select(BatchRow).order_by(BatchRow.id)):
+                print(f"{b.public_id}  {b.status:9} {b.mode:9} claims={b.claim_count:<6} isa13={b.isa13:09d}")
+            return 0
+        batch = session.scalar(select(BatchRow).where(BatchRow.public_id == args.id))
+        if batch is None:
+            print(f"no batch {args.id}", file=sys.stderr)
+            return 1
+        if args.action == "show":
+            print(json.dumps(batch_out(batch).model_dump(), indent=2))
+            return 0
+        if batch.status != "released":
+            print(f"batch {args.id} is {batch.status}; nothing to download", file=sys.stderr)
+            return 1
+        sys.stdout.buffer.write(batch.content)
+        return 0
 
 
 if __name__ == "__main__":
