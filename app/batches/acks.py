@@ -17,14 +17,6 @@ class AckRefused(Exception):
         self.detail, self.problems = detail, problems
 
 
-def _st_starts(claims: list[dict]) -> dict[str, int]:
-    """File segment number of each ST (a claim's ST starts before its first segment: keep the lowest)."""
-    starts: dict[str, int] = {}
-    for claim in claims:
-        starts[claim["st02"]] = min(starts.get(claim["st02"], claim["first_segment"]), claim["first_segment"])
-    return starts
-
-
 def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, list[EncounterRow]]:
     if batch.status != "released":
         raise AckRefused(f"Batch {batch.public_id} is {batch.status}; only released batches are acknowledged.",
@@ -52,7 +44,7 @@ def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, lis
         )
     encounters = {str(e.id): e for e in session.scalars(
         select(EncounterRow).where(EncounterRow.batch_id == batch.id))}
-    starts = _st_starts(claims)
+    starts = {c["st02"]: c["st_segment"] for c in claims}
     now = datetime.now(UTC)
     statuses = []
     for txn in ack.transactions:

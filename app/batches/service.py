@@ -145,7 +145,7 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
 
 def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
     return [{"encounter_id": c.encounter_id, "clm01": c.clm01, "st02": c.st02,
-             "first_segment": c.first_segment, "last_segment": c.last_segment,
+             "first_segment": c.first_segment, "last_segment": c.last_segment, "st_segment": c.st_segment,
              "line_control_numbers": list(c.line_control_numbers), "total_charge": str(c.total_charge)}
             for c in claims]
 
@@ -172,9 +172,8 @@ def _release(session: Session, batch: BatchRow, encounters, rendered, validated:
 
 def _fail(session: Session, batch: BatchRow, encounters, claims, report) -> BatchRow:
     by_encounter = findings_by_claim(report, claims)
-    line_numbers = {c.clm01: c.line_control_numbers for c in claims}
     batch.status = "failed"
-    batch.validation = {"pyx12": "findings", "findings": [f.__dict__ | {} for f in report.findings][:1000],
+    batch.validation = {"pyx12": "findings", "findings": [_finding_dict(f) for f in report.findings][:1000],
                         "crashed": report.crashed, "claims": _claims_json(claims)}
     for encounter in encounters:
         found = by_encounter.get(str(encounter.id), [])
@@ -187,7 +186,6 @@ def _fail(session: Session, batch: BatchRow, encounters, claims, report) -> Batc
         else:
             encounter.status = "queued"
     session.commit()
-    del line_numbers
     log.warning("batch failed validation", extra={"batch_id": batch.public_id, "findings": len(report.findings)})
     return batch
 

@@ -1,0 +1,268 @@
+"""Accepted invoices -> 837P 005010X222A1, loop by loop, with the implementation guide's names.
+
+Layout (member = subscriber, so no 2000C): ST, BHT, 1000A submitter, 1000B receiver, then per billing
+provider 2000A/2010AA, per member 2000B/2010BA/2010BB, per claim 2300 (+2310B) and per line 2400.
+Claims split at 50 lines or 12 diagnoses; member loops at 100 claims; transactions at 5,000 claims.
+Same input, control numbers and `created` -> byte-identical text. Segments end with '~' and a newline."""
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from itertools import groupby
+from typing import Literal
+
+from app.invoices.domain import Invoice, Provider, ServiceLine
+from app.invoices.fields import to_x12_ascii
+from app.x12.writer import Raw, X12ValueError, amount, composite, isa, join, segment
+
+MAX_LINES_PER_CLAIM = 50
+MAX_DIAGNOSES_PER_CLAIM = 12
+MAX_CLAIMS_PER_MEMBER_LOOP = 100
+MAX_CLAIMS_PER_TRANSACTION = 5000
+VERSION = "005010X222A1"
+
+
+@dataclass(frozen=True)
+class EncounterInput:
+    invoice: Invoice
+    claim_id_base: str
+    line_control_numbers: tuple[str, ...]
+    encounter_id: str = ""
+    frequency: str = "1"
+    original_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender_qualifier: str = "ZZ"
+    sender_id: str = "ENCSVCTEST"
+    receiver_qualifier: str = "ZZ"
+    receiver_id: str = "MCPTEST"
+    gs_sender: str = "ENCSVCTEST"
+    gs_receiver: str = "MCPTEST"
+    usage: str = "T"
+    submitter_name: str = "ENCOUNTER SERVICE TEST SUBMITTER"
+    submitter_etin: str = "ENCSVCTEST"
+    submitter_contact: str = "EDI DESK"
+    submitter_phone: str = "9165550199"
+    receiver_name: str = "TEST MEDI-CAL MANAGED CARE PLAN"
+    receiver_etin: str = "MCPTEST"
+
+
+@dataclass(frozen=True)
+class ControlNumbers:
+    isa13: int
+    gs06: int
+    st02_first: int
+
+
+@dataclass(frozen=True)
+class ClaimRef:
+    encounter_id: str
+    clm01: str
+    st02: str
+    line_control_numbers: tuple[str, ...]
+    first_segment: int  # the CLM segment, 1-based in the whole file (ISA = 1)
+    last_segment: int
+    member_loop_segment: int  # the 2000B HL this claim sits under
+    st_segment: int  # its ST
+    total_charge: Decimal
+
+
+@dataclass(frozen=True)
+class RenderedBatch:
+    text: str
+    claims: tuple[ClaimRef, ...]
+    transaction_count: int
+    segment_count: int
+    total_charge: Decimal
+
+
+@dataclass
+class _Claim:
+    encounter: EncounterInput
+    seq: int
+    lines: list[tuple[ServiceLine, str]] = field(default_factory=list)  # (line, line control number)
+    diagnoses: list[str] = field(default_factory=list)
+
+    @property
+    def clm01(self) -> str:
+        return f"{self.encounter.claim_id_base}-{self.seq:02d}"
+
+    @property
+    def place_of_service(self) -> str:
+        counts = Counter(line.place_of_service for line, _ in self.lines)
+        return max(counts, key=lambda pos: (counts[pos], -[ln.place_of_service for ln, _ in self.lines].index(pos)))
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.charge_amount for line, _ in self.lines), Decimal("0"))
+
+
+def split_claims(encounter: EncounterInput) -> list[_Claim]:
+    if encounter.frequency not in ("1", "7", "8"):
+        raise X12ValueError(f"claim frequency {encounter.frequency!r} is not 1, 7 or 8")
+    if encounter.frequency in ("7", "8") and not encounter.original_reference:
+        raise X12ValueError("a replacement or void needs the original's reference (REF*F8)")
+    lines = encounter.invoice.lines
+    if len(encounter.line_control_numbers) != len(lines):
+        raise X12ValueError("one line control number per invoice line is needed")
+    claims = [_Claim(encounter, 1)]
+    for line, control in zip(lines, encounter.line_control_numbers, strict=True):
+        current = claims[-1]
+        merged = current.diagnoses + [d for d in line.diagnosis_codes if d not in current.diagnoses]
+        if current.lines and (len(current.lines) >= MAX_LINES_PER_CLAIM or len(merged) > MAX_DIAGNOSES_PER_CLAIM):
+            current = _Claim(encounter, current.seq + 1)
+            claims.append(current)
+            merged = list(dict.fromkeys(line.diagnosis_codes))
+        current.lines.append((line, control))
+        current.diagnoses = merged
+    return claims
+
+
+def _text(value: str | None) -> str:
+    """Free text as the 837P carries it: transliterated to ASCII and upper-cased."""
+    if value is None:
+        return ""
+    ascii_form = to_x12_ascii(value)
+    if ascii_form is None:
+        raise X12ValueError("a value has letters with no ASCII spelling")
+    return ascii_form.upper()
+
+
+def _date(d) -> str:
+    return d.strftime("%Y%m%d")
+
+
+def _billing_key(p: Provider) -> tuple:
+    return (p.npi, p.tin, p.name, p.first_name, p.last_name, p.address, p.city, p.state, p.zip, p.phone)
+
+
+def _renders_differently(inv: Invoice) -> bool:
+    b, r = inv.billing_provider, inv.rendering_provider
+    if r.npi:
+        return r.npi != b.npi
+    return (r.name, r.last_name) != (b.name, b.last_name)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.segments: list[str] = []
+
+    def add(self, tag: str, *elements: object) -> int:
+        self.segments.append(segment(tag, *elements))
+        return len(self.segments)  # file segment number (ISA = 1)
+
+
+def _loop_2010aa(b: _Builder, p: Provider) -> None:
+    if p.last_name:
+        b.add("NM1", "85", "1", _text(p.last_name), _text(p.first_name), "", "", "", "XX", p.npi)
+    else:
+        b.add("NM1", "85", "2", _text(p.name), "", "", "", "", "XX", p.npi)
+    b.add("N3", _text(p.address))
+    b.add("N4", _text(p.city), p.state, p.zip)
+    b.add("REF", "EI", p.tin)
+    b.add("PER", "IC", _text(p.name)[:60], "TE", p.phone)
+
+
+def _loop_2010ba_2010bb(b: _Builder, inv: Invoice) -> None:
+    m = inv.member
+    b.add("NM1", "IL", "1", _text(m.last_name), _text(m.first_name), "", "", "", "MI", m.cin)
+    b.add("N3", _text(m.address))
+    b.add("N4", _text(m.city), m.state, m.zip)
+    b.add("DMG", "D8", _date(m.date_of_birth), "U")
+    b.add("NM1", "PR", "2", _text(inv.payer_name), "", "", "", "", "PI", inv.primary_payer_identifier)
+
+
+def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
+    enc, inv = claim.encounter, claim.encounter.invoice
+    pos = claim.place_of_service
+    first = b.add("CLM", claim.clm01, amount(claim.total), "", "", Raw(composite(pos, "B", enc.frequency)),
+                  "Y", "A", "Y", "Y")
+    if inv.authorization_number:
+        b.add("REF", "G1", inv.authorization_number)
+    if enc.frequency in ("7", "8"):
+        b.add("REF", "F8", enc.original_reference)
+    if inv.control_number:
+        b.add("REF", "D9", inv.control_number)
+    if inv.member.medical_record_number:
+        b.add("REF", "EA", inv.member.medical_record_number)
+    codes = [d.replace(".", "") for d in claim.diagnoses]
+    b.add("HI", *[Raw(composite("ABK" if i == 0 else "ABF", c)) for i, c in enumerate(codes)])
+    if _renders_differently(inv):
+        r = inv.rendering_provider
+        npi = ("XX", r.npi) if r.npi else ("", "")
+        if r.last_name:
+            b.add("NM1", "82", "1", _text(r.last_name), _text(r.first_name), "", "", "", *npi)
+        else:
+            b.add("NM1", "82", "2", _text(r.name), "", "", "", "", *npi)
+    last = first
+    for n, (line, control) in enumerate(claim.lines, start=1):
+        b.add("LX", n)
+        procedure = Raw(composite("HC", line.procedure_code, *line.modifiers))
+        pointers = Raw(composite(*[claim.diagnoses.index(d) + 1 for d in line.diagnosis_codes]))
+        line_pos = line.place_of_service if line.place_of_service != pos else ""
+        b.add("SV1", procedure, amount(line.charge_amount), "UN", amount(line.encounter_units), line_pos, "",
+              pointers)
+        if line.service_start_date == line.service_end_date:
+            b.add("DTP", "472", "D8", _date(line.service_start_date))
+        else:
+            b.add("DTP", "472", "RD8", f"{_date(line.service_start_date)}-{_date(line.service_end_date)}")
+        last = b.add("REF", "6R", control)
+    return first, last
+
+
+def render_837p(
+    encounters: Sequence[EncounterInput], *, envelope: Envelope, control: ControlNumbers,
+    mode: Literal["claim", "encounter"], created: datetime, batch_id: str,
+) -> RenderedBatch:
+    if mode not in ("claim", "encounter"):
+        raise X12ValueError(f"mode {mode!r} is not claim or encounter")
+    ordered = sorted(encounters, key=lambda e: (_billing_key(e.invoice.billing_provider), e.invoice.member.cin))
+    claims = [c for e in ordered for c in split_claims(e)]
+    b = _Builder()
+    b.segments.append(isa(sender_qualifier=envelope.sender_qualifier, sender_id=envelope.sender_id,
+                          receiver_qualifier=envelope.receiver_qualifier, receiver_id=envelope.receiver_id,
+                          date6=created.strftime("%y%m%d"), time4=created.strftime("%H%M"),
+                          control=control.isa13, usage=envelope.usage))
+    b.add("GS", "HC", envelope.gs_sender, envelope.gs_receiver, created.strftime("%Y%m%d"),
+          created.strftime("%H%M"), control.gs06, "X", VERSION)
+    refs: list[ClaimRef] = []
+    chunks = [claims[i:i + MAX_CLAIMS_PER_TRANSACTION] for i in range(0, len(claims), MAX_CLAIMS_PER_TRANSACTION)]
+    for t, chunk in enumerate(chunks):
+        st02 = f"{control.st02_first + t:04d}"
+        st_at = b.add("ST", "837", st02, VERSION)
+        b.add("BHT", "0019", "00", batch_id, created.strftime("%Y%m%d"), created.strftime("%H%M"),
+              "RP" if mode == "encounter" else "CH")
+        b.add("NM1", "41", "2", envelope.submitter_name, "", "", "", "", "46", envelope.submitter_etin)
+        b.add("PER", "IC", envelope.submitter_contact, "TE", envelope.submitter_phone)
+        b.add("NM1", "40", "2", envelope.receiver_name, "", "", "", "", "46", envelope.receiver_etin)
+        hl = 0
+        for _, provider_claims in groupby(chunk, key=lambda c: _billing_key(c.encounter.invoice.billing_provider)):
+            provider_claims = list(provider_claims)
+            hl += 1
+            provider_hl = hl
+            b.add("HL", provider_hl, "", "20", "1")
+            _loop_2010aa(b, provider_claims[0].encounter.invoice.billing_provider)
+            for _, member_claims in groupby(provider_claims, key=lambda c: c.encounter.invoice.member.cin):
+                member_claims = list(member_claims)
+                for i in range(0, len(member_claims), MAX_CLAIMS_PER_MEMBER_LOOP):
+                    hl += 1
+                    member_at = b.add("HL", hl, provider_hl, "22", "0")
+                    b.add("SBR", "P", "18", "", "", "", "", "", "", "MC")
+                    _loop_2010ba_2010bb(b, member_claims[i].encounter.invoice)
+                    for claim in member_claims[i:i + MAX_CLAIMS_PER_MEMBER_LOOP]:
+                        first, last = _loop_2300(b, claim)
+                        refs.append(ClaimRef(
+                            encounter_id=claim.encounter.encounter_id, clm01=claim.clm01, st02=st02,
+                            line_control_numbers=tuple(c for _, c in claim.lines), first_segment=first,
+                            last_segment=last, member_loop_segment=member_at, st_segment=st_at,
+                            total_charge=claim.total,
+                        ))
+        b.add("SE", len(b.segments) + 1 - st_at + 1, st02)
+    b.add("GE", len(chunks), control.gs06)
+    b.add("IEA", 1, f"{control.isa13:09d}")
+    return RenderedBatch(text=join(b.segments), claims=tuple(refs), transaction_count=len(chunks),
+                         segment_count=len(b.segments), total_charge=sum((c.total for c in claims), Decimal("0")))
