@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _x12_validate(path: str) -> int:
-    from app.x12.validate import validate_837
+    from app.x12.pyx12_check import validate_837
 
     try:
         with open(path, encoding="ascii", errors="replace") as fh:

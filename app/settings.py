@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         from datetime import timedelta
 
         from app.batches.service import CutOptions
-        from app.x12.claim837p import Envelope
+        from app.x12.loops837p import Envelope
 
         envelope = Envelope(
             sender_qualifier=self.x12_sender_qualifier, sender_id=self.x12_sender_id,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.batches.models import AcknowledgmentRow, BatchRow, EncounterRow
 from app.invoices.problems import Problem
-from app.x12.ack999 import Ack999, Ack999Error, read_999
+from app.x12.ack_reader import Ack999, Ack999Error, read_999
 
 
 class AckRefused(Exception):

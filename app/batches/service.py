@@ -24,8 +24,8 @@ from app.batches.models import BatchRow, EncounterRow
 from app.batches.registry import allocate
 from app.invoices.documents import invoice_from_document
 from app.invoices.models import InvoiceRow
-from app.x12.claim837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, render_837p
-from app.x12.validate import findings_by_claim, validate_837
+from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, render_837p
+from app.x12.pyx12_check import findings_by_claim, validate_837
 
 log = logging.getLogger("encounter_service.batches")
 MAX_LINES_PER_CLAIM = 50

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.batches.models import BatchRow, EncounterRow
-from app.x12.validate import validate_837
+from app.x12.pyx12_check import validate_837
 from factories import cs_invoice, ecm_invoice, variant
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from app.invoices.domain import Invoice, Provider, ServiceLine
 from app.invoices.fields import to_x12_ascii
-from app.x12.writer import Raw, X12ValueError, amount, composite, isa, join, segment
+from app.x12.segments import Raw, X12ValueError, amount, composite, isa, join, segment
 
 MAX_LINES_PER_CLAIM = 50
 MAX_DIAGNOSES_PER_CLAIM = 12
