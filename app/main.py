@@ -9,12 +9,14 @@ from app.codetable import CodeTables, load_code_list
 from app.codetable.routes import router as codes_router
 from app.db import Database
 from app.invoices.routes import router as invoices_router
+from app.models import register_all
 from app.migrate import migrations_current
 from app.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_all()
     app = FastAPI(
         title="encounter-service",
         version="0.1.0",

@@ -3,11 +3,11 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import app.batches.models  # noqa: F401 - registers the tables on Base.metadata
-import app.invoices.models  # noqa: F401
+from app.models import register_all
 from app.db import Base
 from app.settings import get_settings
 
+register_all()
 config = context.config
 target_metadata = Base.metadata
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url

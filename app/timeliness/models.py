@@ -1,0 +1,3 @@
+"""Tables of the timeliness module."""
+
+from app.db import Base  # noqa: F401
