@@ -4,6 +4,6 @@
 def register_all() -> None:
     import app.batches.models  # noqa: F401
     import app.invoices.models  # noqa: F401
-    import app.security.models  # noqa: F401
+    import app.auth.models  # noqa: F401
     import app.timeliness.models  # noqa: F401
     import app.uploads.models  # noqa: F401
