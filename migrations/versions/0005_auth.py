@@ -1,4 +1,4 @@
-"""Security: API keys, audit trail
+"""Auth: API keys, audit trail
 
 Revision ID: 0005
 Revises: 0004

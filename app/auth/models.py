@@ -1,3 +1,3 @@
-"""Tables of the security module."""
+"""Tables of the auth module."""
 
 from app.db import Base  # noqa: F401
