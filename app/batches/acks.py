@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from app.batches.models import AcknowledgmentRow, BatchRow, EncounterRow
 from app.invoices.problems import Problem
-from app.x12.ack_reader import Ack999, Ack999Error, read_999
+from app.invoices.elements import LABELS
+from app.x12.ack_reader import Ack999, Ack999Error, SegmentError, read_999
+from app.x12.field_locator import field_path, locate, parse_element_position
 
 
 class AckRefused(Exception):
@@ -45,6 +47,7 @@ def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, lis
     encounters = {str(e.id): e for e in session.scalars(
         select(EncounterRow).where(EncounterRow.batch_id == batch.id))}
     starts = {c["st02"]: c["st_segment"] for c in claims}
+    segments = [s.strip() for s in batch.content.decode("ascii").split("~")]
     now = datetime.now(UTC)
     statuses = []
     for txn in ack.transactions:
@@ -56,13 +59,8 @@ def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, lis
             segment_no = starts[txn.st02] - 1 + err.position_in_st if err.position_in_st else None
             owner = next((c for c in in_st if segment_no and c["first_segment"] <= segment_no <= c["last_segment"]),
                          None)
-            targets = [owner] if owner else in_st
-            for claim in targets:
-                reasons.setdefault(claim["encounter_id"], []).append({
-                    "clm01": claim["clm01"], "segment": err.segment_id, "position_in_st": err.position_in_st,
-                    "element": err.element_position, "error_code": err.element_error_code or err.segment_error_code,
-                    "message": err.describe(),
-                })
+            for claim in [owner] if owner else _member_loop_claims(in_st, segment_no) or in_st:
+                reasons.setdefault(claim["encounter_id"], []).append(_reason(claim, err, segments, segment_no))
         for claim in in_st:
             encounter = encounters.get(claim["encounter_id"])
             if encounter is None or encounter.status not in ("batched", "accepted", "rejected"):
@@ -77,3 +75,30 @@ def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, lis
                                   received_at=now))
     session.commit()
     return ack, list(encounters.values())
+
+
+def _reason(claim: dict, err: SegmentError, segments: list[str], segment_no: int | None) -> dict:
+    reason = {"clm01": claim["clm01"], "segment": err.segment_id, "position_in_st": err.position_in_st,
+              "element": err.element_position, "error_code": err.element_error_code or err.segment_error_code,
+              "message": err.describe(), "line_number": None, "field": None}
+    if segment_no is None:
+        return reason
+    element, component = parse_element_position(err.element_position)
+    ref = locate(segments, (claim["first_segment"], claim["last_segment"]), segment_no, element, component)
+    if ref.line_index is not None and ref.line_index < len(claim["line_control_numbers"]):
+        reason["line_number"] = int(claim["line_control_numbers"][ref.line_index].rsplit("-", 1)[1])
+    reason["field"] = field_path(ref, reason["line_number"])
+    if ref.field:
+        label = LABELS.get(ref.field) or ref.field.replace("_", " ")
+        where = f"line {reason['line_number']}, " if reason["line_number"] else ""
+        reason["message"] = f"{where}{label}: {reason['message']}"
+    return reason
+
+
+def _member_loop_claims(claims: list[dict], segment_no: int | None) -> list[dict]:
+    """A finding in a member loop's own segments (2000B-2010BB) concerns every claim of that loop."""
+    if not segment_no:
+        return []
+    loops = [c["member_loop_segment"] for c in claims
+             if c.get("member_loop_segment") and c["member_loop_segment"] <= segment_no < c["first_segment"]]
+    return [c for c in claims if loops and c.get("member_loop_segment") == max(loops)]

@@ -146,6 +146,7 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
 def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
     return [{"encounter_id": c.encounter_id, "clm01": c.clm01, "st02": c.st02,
              "first_segment": c.first_segment, "last_segment": c.last_segment, "st_segment": c.st_segment,
+             "member_loop_segment": c.member_loop_segment,
              "line_control_numbers": list(c.line_control_numbers), "total_charge": str(c.total_charge)}
             for c in claims]
 

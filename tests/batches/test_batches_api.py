@@ -102,7 +102,28 @@ def test_999_rejecting_a_transaction_marks_its_encounters_rejected_with_reasons(
     assert r.status_code == 200, r.text
     status = client.get(f"/v1/invoices/{inv['id']}").json()
     assert status["encounter_status"] == "rejected"
-    assert status["encounters"][0]["findings"][0]["segment"] == "DMG"
+    finding = status["encounters"][0]["findings"][0]
+    assert finding["segment"] == "DMG"
+    assert finding["field"] == "member_date_of_birth"
+    assert finding["message"].startswith("Member Date of Birth: ")
+
+
+def test_999_findings_on_a_service_line_name_the_invoice_line_and_field(client):
+    inv = post(client, ecm_invoice())
+    batch = client.post("/v1/batches", json={}).json()
+    text = client.get(f"/v1/batches/{batch['id']}/x12").text
+    parts = text.split("~")
+    second_line_date = [i for i, s in enumerate(parts) if s.strip().startswith("DTP*472")][1]
+    parts[second_line_date] = "\nDTP*472*D8*20241399"  # no 99th of a month
+    broken = "~".join(parts)
+    ack = validate_837(broken).ack_999
+    assert "IK5*R" in ack
+    r = client.post(f"/v1/batches/{batch['id']}/acknowledgments", content=ack,
+                    headers={"content-type": "text/plain"})
+    assert r.status_code == 200, r.text
+    finding = client.get(f"/v1/invoices/{inv['id']}").json()["encounters"][0]["findings"][0]
+    assert (finding["line_number"], finding["field"]) == (2, "lines[1].service_start_date")
+    assert finding["message"].startswith("line 2, Service Start Date: ")
 
 
 def test_999_for_another_batch_is_refused(client):
