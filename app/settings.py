@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     x12_receiver_name: str = Field(default="TEST MEDI-CAL MANAGED CARE PLAN", description="1000B NM103.")
     x12_receiver_etin: str = Field(default="MCPTEST", description="1000B NM109.")
     batch_validate: bool = Field(default=True, description="Validate every batch with pyx12 before release.")
+    batch_validate_processes: int = Field(
+        default=0, description="Worker processes pyx12 validation of a batch is split across, one transaction "
+                               "set (ST) per task; 0 means one per core.")
     cut_stale_after_seconds: int = Field(
         default=900, description="A batch left in `cutting` this long (its cutter died) is abandoned and its "
                                  "encounters return to the queue.")
@@ -66,6 +69,7 @@ class Settings(BaseSettings):
             receiver_name=self.x12_receiver_name, receiver_etin=self.x12_receiver_etin,
         )
         return CutOptions(envelope=envelope, validate=self.batch_validate,
+                          validate_processes=self.batch_validate_processes,
                           stale_after=timedelta(seconds=self.cut_stale_after_seconds))
 
 

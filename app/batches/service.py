@@ -25,7 +25,7 @@ from app.batches.registry import allocate
 from app.invoices.documents import invoice_from_document
 from app.invoices.models import InvoiceRow
 from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, render_837p
-from app.x12.pyx12_check import findings_by_claim, validate_837
+from app.x12.pyx12_check import findings_by_claim, validate_837_parallel
 
 log = logging.getLogger("encounter_service.batches")
 MAX_LINES_PER_CLAIM = 50
@@ -43,6 +43,7 @@ class CutRequest:
 class CutOptions:
     envelope: Envelope
     validate: bool = True
+    validate_processes: int = 0  # 0: every core
     stale_after: timedelta = timedelta(minutes=15)
 
 
@@ -137,7 +138,7 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
             mode=request.mode, created=batch.created_at, batch_id=batch.public_id,
         )
         session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
-        report = validate_837(rendered.text) if options.validate else None
+        report = validate_837_parallel(rendered.text, options.validate_processes) if options.validate else None
         if report is not None and not report.ok:
             return _fail(session, batch, encounters, rendered.claims, report)
         return _release(session, batch, encounters, rendered, report is not None)

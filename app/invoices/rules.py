@@ -1,6 +1,7 @@
 """Every check an invoice must pass, run in one sweep so the caller hears about all problems at once.
 Pure: takes plain data (a dict from JSON or from a spreadsheet row group) and the code lists."""
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +20,8 @@ CENT = Decimal("0.01")
 MAX_MODIFIERS = 4
 MAX_LINE_DIAGNOSES = 4  # SV107 holds four pointers
 TELEHEALTH_POS = ("02", "10")
+# 2010AA N3: "Post Office Box or Lock Box addresses are to be sent in the Pay-To Address Loop" (837P IG)
+PO_BOX = re.compile(r"\b(?:P\.?\s?O\.?\s?BOX|POST\s+OFFICE\s+BOX|LOCK\s?BOX)\b", re.IGNORECASE)
 INVOICE_NUMBER_MAX = 17  # CLM01 is invoice number + "-NN" and receivers keep 20 characters
 # 837P element limits (005010X222A1): NM103 60, NM104 35, N301 55, N401 2-30, REF02 50, NM109 2-80.
 NAME_MAX, FIRST_NAME_MAX, ADDRESS_MAX, CITY_MAX, REF_MAX, PAYER_ID_MAX, SERVICE_NAME_MAX = 60, 35, 55, 30, 50, 80, 80
@@ -124,7 +127,7 @@ def _provider(f: Findings, raw: Mapping[str, Any], ctx: RuleContext, role: str) 
     def label(name: str) -> str:
         return LABELS[p + name]
 
-    return {
+    provider = {
         "npi": fx.npi(f, loc("npi"), raw.get(loc("npi")), label("npi"), is_required=role == "billing"),
         "tin": fx.tin(f, loc("tin"), raw.get(loc("tin")), label("tin")),
         "name": fx.free_text(f, loc("name"), raw.get(loc("name")), label("name"), max_len=NAME_MAX),
@@ -138,6 +141,11 @@ def _provider(f: Findings, raw: Mapping[str, Any], ctx: RuleContext, role: str) 
         "state": fx.code_from(f, loc("state"), raw.get(loc("state")), label("state"), ctx.states),
         "zip": fx.zip_code(f, loc("zip"), raw.get(loc("zip")), label("zip"), plus4=role == "billing"),
     }
+    if role == "billing" and provider["address"] and PO_BOX.search(provider["address"]):
+        f.error(loc("address"), "po_box_billing_address",
+                f"{label('address')} is a post office or lock box; the 837P billing provider address (loop 2010AA) "
+                "must be the street address where the provider is located.")
+    return provider
 
 
 def _member(f: Findings, raw: Mapping[str, Any], ctx: RuleContext) -> dict[str, Any]:

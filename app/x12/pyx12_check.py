@@ -1,12 +1,21 @@
 """pyx12 validation of our 837P text, findings mapped back to claims. pyx12's logger is silenced: its
-messages carry data values (PHI)."""
+messages carry data values (PHI).
+
+pyx12 is single-threaded pure Python, so a large interchange is validated one transaction set (ST) per task
+in worker processes: each ST is wrapped in the interchange's own ISA/GS and GE/IEA, and the findings'
+segment numbers are shifted back to positions in the whole file."""
 
 import functools
 import io
 import json
 import logging
+import multiprocessing
+import os
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 
 _log = logging.getLogger("pyx12")
 _log.addHandler(logging.NullHandler())
@@ -45,6 +54,15 @@ def _params():
     if not hasattr(pyx12.map_if.load_map_file, "cache_info"):
         pyx12.map_if.load_map_file = functools.lru_cache(maxsize=16)(pyx12.map_if.load_map_file)
     return pyx12.params.params()
+
+
+def warm_up() -> None:
+    """Load the 837P maps once, so that processes forked afterwards start with them in memory."""
+    import pyx12.map_if
+
+    params = _params()
+    for map_file in ("x12.control.00501.xml", "837.5010.X222.A1.xml"):
+        pyx12.map_if.load_map_file(map_file, params, None)
 
 
 def _walk(node, ctx: dict, out: list[Finding]) -> None:
@@ -97,6 +115,93 @@ def validate_837(text: str) -> ValidationReport:
         findings.append(Finding(None, None, None, None, "envelope",
                                 "the interchange envelope could not be read (ISA must be exactly 106 characters)"))
     return ValidationReport(bool(ok) and not findings, findings, ack.getvalue() or None)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    first_segment: int  # the ST's number in the whole file (ISA = 1)
+    segment_count: int  # ST..SE
+    file_segment_count: int
+
+
+def split_by_transaction(text: str) -> list[_Piece]:
+    """One stand-alone interchange per ST: the file's ISA and GS, the ST..SE, GE*1 and the file's IEA."""
+    terminator = text[105] if len(text) > 105 else "~"
+    segments = [s.strip() for s in text.split(terminator) if s.strip()]
+    if len(segments) < 4 or not (segments[0].startswith("ISA") and segments[-2].startswith("GE")):
+        return []
+    ge = segments[-2].split("*")
+    trailer = [f"GE*1*{ge[2] if len(ge) > 2 else ''}", segments[-1]]
+    pieces, start = [], None
+    for i, seg in enumerate(segments):
+        if seg.startswith("ST*"):
+            start = i
+        elif seg.startswith("SE*") and start is not None:
+            body = [segments[0], segments[1], *segments[start:i + 1], *trailer]
+            pieces.append(_Piece((terminator + "\n").join(body) + terminator + "\n", start + 1, i + 1 - start,
+                                 len(segments)))
+            start = None
+    return pieces
+
+
+def _to_file_position(finding: Finding, piece: _Piece) -> Finding:
+    n = finding.segment_number
+    if not n or n <= 2:  # ISA, GS: the same in the piece and the file
+        return finding
+    if n <= 2 + piece.segment_count:
+        return replace(finding, segment_number=piece.first_segment + n - 3)
+    return replace(finding, segment_number=piece.file_segment_count - (2 + piece.segment_count + 2 - n))
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _executor(processes: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size != processes:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            # Workers fork from a clean forkserver, not from this process: a server has threads (and database
+            # connections) a plain fork would copy; and unlike spawn, no caller's __main__ is re-imported.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["app.x12.pyx12_worker"])
+            _pool = ProcessPoolExecutor(processes, mp_context=context)
+            _pool_size = processes
+        return _pool
+
+
+def _discard_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def default_processes() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def validate_837_parallel(text: str, processes: int | None = None) -> ValidationReport:
+    """Like validate_837, with the transaction sets checked side by side in `processes` worker processes
+    (default: every core this process may use). No 999 is produced on this path."""
+    processes = processes or default_processes()
+    pieces = split_by_transaction(text)
+    if processes <= 1 or len(pieces) <= 1:
+        return validate_837(text)
+    try:
+        reports = list(_executor(min(processes, len(pieces))).map(validate_837, [p.text for p in pieces]))
+    except BrokenProcessPool:  # a worker died (killed, out of memory): check here rather than not at all
+        _discard_pool()
+        reports = [validate_837(p.text) for p in pieces]
+    findings = [_to_file_position(f, piece) for piece, report in zip(pieces, reports, strict=True)
+                for f in report.findings]
+    crashed = next((r.crashed for r in reports if r.crashed), None)
+    return ValidationReport(all(r.ok for r in reports), findings, None, crashed=crashed)
 
 
 def findings_by_claim(report: ValidationReport, claims: Sequence) -> dict[str, list[Finding]]:

@@ -20,7 +20,7 @@ CTX = RuleContext(CodeTables.load(REPO / "codes" / "allowed_codes"),
                   load_code_list(REPO / "codes" / "place_of_service.csv"),
                   load_code_list(REPO / "codes" / "us_states.csv"), date(2026, 11, 22))
 CREATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
-BROKEN = Path("/work/shared/reference/x12/broken")
+BROKEN = Path(__file__).parent / "data"
 
 
 def encounter(raw: dict, eid: str = "1", **kw) -> EncounterInput:
