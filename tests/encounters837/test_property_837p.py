@@ -82,18 +82,27 @@ def test_any_valid_invoices_render_to_a_pyx12_clean_837p_with_every_line_intact(
     assert report.ok, [f.describe() for f in report.findings[:5]]
 
     s = segs(out.text)
-    sent = {}
+    sent, hi = {}, []
     for i, seg in enumerate(s):
+        if seg[0] == "HI":
+            hi = [c.split(":")[1] for c in seg[1:]]
         if seg[0] == "SV1":
             control = next(x for x in s[i:] if x[:2] == ["REF", "6R"])[2]
             assert control not in sent
-            sent[control] = seg
+            dtp = next(x for x in s[i:] if x[0] == "DTP")
+            sent[control] = (seg, dtp, [hi[int(p) - 1] for p in seg[7].split(":")])
     expected = {f"E{n}-{i + 1}": line for n, raw in enumerate(raws) for i, line in enumerate(raw["lines"])}
     assert sent.keys() == expected.keys()
-    for control, seg in sent.items():
-        line = expected[control]
+    lines_by_control = {f"E{n}-{i + 1}": line for n, e in enumerate(encounters) for i, line in enumerate(e.invoice.lines)}
+    for control, (seg, dtp, diagnoses) in sent.items():
+        line, stored = expected[control], lines_by_control[control]
         assert seg[1].split(":")[1:] == [line["procedure_code"], *line["procedure_code_modifiers"]]
         assert Decimal(seg[2]) == Decimal(line["service_charge_amount"])
+        assert Decimal(seg[4]) == stored.encounter_units
+        start, end = (line["service_start_date"], line["service_end_date"])
+        to_x12 = lambda d: d[6:] + d[:2] + d[3:5]  # noqa: E731 - MM/DD/YYYY -> CCYYMMDD
+        assert dtp[2:] == (["D8", to_x12(start)] if start == end else ["RD8", f"{to_x12(start)}-{to_x12(end)}"])
+        assert diagnoses == [d.replace(".", "") for d in line["member_diagnosis_codes"]]
     clms = {x[1]: x for x in s if x[0] == "CLM"}
     for claim in out.claims:
         assert clms[claim.clm01][5].split(":")[2] == frequencies[int(claim.encounter_id)]
