@@ -54,6 +54,47 @@ class Settings(BaseSettings):
         default=900, description="A batch left in `cutting` this long (its cutter died) is abandoned and its "
                                  "encounters return to the queue.")
 
+    upload_sync_max_rows: int = Field(
+        default=1000, description="An upload of at most this many rows is processed while the caller waits (201); "
+                                  "a larger one runs as a background job (202) whose progress GET shows.")
+    upload_max_rows: int = Field(default=200_000, description="Most rows accepted in one upload file.")
+    upload_max_bytes: int = Field(default=100 * 1024 * 1024, description="Largest upload file accepted, in bytes.")
+    upload_worker: bool = Field(
+        default=True, description="Run the background upload worker in the API process (resumes unfinished "
+                                  "uploads on start). Turn off on API-only nodes and run `encounter-service "
+                                  "uploads work` instead.")
+    upload_stale_after_seconds: int = Field(
+        default=120, description="A running upload whose worker has not reported progress for this long is "
+                                 "presumed dead and resumed by another worker.")
+    upload_poll_seconds: float = Field(default=5.0, description="How often an idle upload worker looks for work.")
+    upload_progress_seconds: float = Field(
+        default=1.0, description="How often a running upload writes its progress (and outcomes so far).")
+
+    timeliness_holiday_calendar: Path | None = Field(
+        default=None, description="CSV of state (CalHR) holidays for working-day deadlines; default "
+                                  "codes/calhr_holidays.csv. A plan with its own calendar points this elsewhere.")
+    timeliness_s1_working_days: int = Field(
+        default=30, description="Legacy (received to 2025-12-31) deadline in working days: 30 for Medi-Cal plans, "
+                                "45 for a Knox-Keene HMO's commercial claims.")
+    timeliness_s1_roll_receipt_to_working_day: bool = Field(
+        default=False, description="Legacy claims: count from the next working day when an invoice arrives on a "
+                                   "weekend or holiday (28 CCR 1300.71(a)(5) reading). Off: the arrival date.")
+    timeliness_extend_calendar_deadlines: bool = Field(
+        default=False, description="Move a calendar-day deadline that ends on a weekend or CalHR holiday to the "
+                                   "next working day (CCP 12a reading). Off: the strict deadline.")
+    timeliness_contest_restarts_clock: bool = Field(
+        default=True, description="A contested claim enters the federal 30/90-day test when the requested "
+                                  "information arrives, with that day as its clock start. Off: from receipt.")
+    timeliness_s1_interest_floor: bool = Field(
+        default=False, description="Legacy claims: apply the literal HSC 1371.35(b) floor of $15 per 12 months "
+                                   "late (off: plain 15% a year, as for non-emergency claims).")
+    timeliness_federal_cohort: Literal["clock_start", "receipt_date"] = Field(
+        default="clock_start", description="Which date puts a claim in a reporting period for the federal "
+                                           "90%/99% test; state figures always use the receipt date.")
+    timeliness_at_risk_days: int = Field(
+        default=7, description="The at-risk queue lists open items whose deadline is this many days away or less "
+                               "(overdue items included).")
+
     def cut_options(self):
         from datetime import timedelta
 

@@ -10,13 +10,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth.caller import LOCAL_OPERATOR, Caller
 from app.batches.models import EncounterRow
 from app.invoices.models import InvoiceLineRow, InvoiceRow
 from app.invoices.problems import Problem
 from app.invoices.rules import RuleContext, check_invoice
 from app.invoices.service import (
-    IntakeConflict, IntakeRejected, _check_stored_duplicates, _new_invoice_row, new_encounter, record_rejection,
+    IntakeConflict, IntakeRejected, _check_stored_duplicates, _new_invoice_row, check_received_date, default_policy,
+    new_encounter, record_rejection,
 )
+from app.timeliness import service as timeliness
+from app.timeliness.policy import TimelinessPolicy
 
 SENT = ("batched", "accepted")  # the receiver has (or may have) this encounter: correct it downstream
 NOT_SENT = ("queued", "held", "rejected")  # nothing downstream to correct: just change the queue
@@ -56,13 +60,15 @@ def _current_or_conflict(session: Session, original: InvoiceRow) -> EncounterRow
 
 def _retire(session: Session, original: InvoiceRow, status: str) -> None:
     original.status = status
+    timeliness.retire_claim(session, original, status)
     session.execute(update(InvoiceLineRow).where(InvoiceLineRow.invoice_id == original.id).values(active=False))
 
 
 def replace_invoice(
     session: Session, original: InvoiceRow, raw: Mapping[str, Any], ctx: RuleContext, *, timezone: str,
-    source: str = "api",
+    source: str = "api", caller: Caller = LOCAL_OPERATOR, policy: TimelinessPolicy | None = None,
 ) -> CorrectionOutcome:
+    """The replacement is a new receipt: dated today, or by a trusted caller's received_date."""
     encounter = _current_or_conflict(session, original)
     result = check_invoice(raw, ctx)
     for field, stored in (("billing_npi", original.billing_npi), ("member_cin", original.member_cin)):
@@ -72,6 +78,7 @@ def replace_invoice(
             result.findings.error(loc, "correction_changes_identity",
                                   f"A replacement keeps the original's {loc} ({stored}). To bill another provider "
                                   "or member, void this invoice and submit a new one.", [stored])
+    received = check_received_date(result, raw, caller, timezone)
     _check_stored_duplicates(session, result, exclude_invoice_id=original.id)
     if result.findings.errors:
         record_rejection(session, result.billing_npi, result.findings.errors, source)
@@ -79,7 +86,7 @@ def replace_invoice(
 
     _retire(session, original, "replaced")
     session.flush()  # frees the invoice number before the new version takes it
-    new = _new_invoice_row(result.invoice, result.findings, timezone, source)
+    new = _new_invoice_row(result.invoice, result.findings, timezone, source, received, caller)
     new.replaces_invoice_id = original.id
     session.add(new)
     if encounter is not None and encounter.status in SENT:
@@ -95,6 +102,8 @@ def replace_invoice(
             "The original was never accepted downstream, so there is nothing to correct there: the queued "
             "encounter was withdrawn and the corrected invoice is queued as an original.")
     try:
+        session.flush()
+        timeliness.open_claim(session, new, policy or default_policy())
         session.commit()
     except IntegrityError:
         session.rollback()

@@ -33,6 +33,8 @@ class InvoiceRow(Base):
     programs: Mapped[str] = mapped_column(String(10))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     receipt_date: Mapped[date] = mapped_column(Date, index=True)
+    # Key id of the trusted caller who stated the receipt date (paper, fax, history import); None: the clock.
+    receipt_date_set_by: Mapped[str | None] = mapped_column(String(64))
     invoice_date: Mapped[date] = mapped_column(Date)
     invoice_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -45,6 +47,9 @@ class InvoiceRow(Base):
     replaces: Mapped["InvoiceRow | None"] = relationship(remote_side="InvoiceRow.id")
     encounters: Mapped[list["EncounterRow"]] = relationship(  # noqa: F821 - app.batches.models
         order_by="EncounterRow.id", viewonly=True
+    )
+    timeliness: Mapped["ClaimTimelinessRow | None"] = relationship(  # noqa: F821 - app.timeliness.models
+        viewonly=True, uselist=False
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 
+from app.auth.caller import CallerDep
 from app.deps import RuleContextDep, SessionDep, SettingsDep
 from app.errors import problem_response
 from app.invoices import corrections, service
@@ -15,6 +16,7 @@ from app.invoices.models import InvoiceRow
 from app.invoices.schemas import (
     CorrectionOut, InvoiceIn, InvoiceOut, InvoicePage, ProblemDetail, ValidationOut,
 )
+from app.timeliness.deps import PolicyDep
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -42,7 +44,9 @@ def invoice_out(row: InvoiceRow) -> InvoiceOut:
     return InvoiceOut(
         id=row.public_id, status=row.status, encounter_status=encounters[-1]["status"] if encounters else None,
         replaces_invoice_id=row.replaces.public_id if row.replaces else None, encounters=encounters,
-        receipt_date=row.receipt_date.isoformat(),
+        receipt_date=row.receipt_date.isoformat(), receipt_date_set_by=row.receipt_date_set_by,
+        clean=row.timeliness.clean if row.timeliness else True,
+        unclean_reason=row.timeliness.unclean_reason if row.timeliness else None,
         received_at=row.received_at.isoformat(), source=row.source, programs=row.programs.split(","),
         invoice={k: v for k, v in doc.items() if k != "lines"}, lines=lines, warnings=row.warnings,
     )
@@ -57,15 +61,16 @@ def invoice_out(row: InvoiceRow) -> InvoiceOut:
 )
 def submit_invoice(
     body: InvoiceIn, session: SessionDep, ctx: RuleContextDep, settings: SettingsDep, response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    caller: CallerDep, policy: PolicyDep, idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ):
     """Check one invoice and store it. 201 with the receipt date and warnings; 422 with every problem found
     (nothing stored); 200 when the same invoice (same billing NPI, invoice number and content) was already
-    accepted; 409 when that invoice number was accepted with different content."""
+    accepted; 409 when that invoice number was accepted with different content. Plan staff may date the
+    receipt with `received_date`; any other caller sending it gets a 422."""
     try:
         outcome = service.submit_invoice(
             session, body.model_dump(exclude_unset=True), ctx, timezone=settings.timezone,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, caller=caller, policy=policy,
         )
     except service.IntakeRejected as rejected:
         return problem_response(422, f"The invoice has {len(rejected.problems)} problem(s); nothing was stored.",
@@ -81,10 +86,12 @@ def submit_invoice(
 
 
 @router.post("/validate", response_model=ValidationOut, responses={422: PROBLEM})
-def validate_invoice(body: InvoiceIn, session: SessionDep, ctx: RuleContextDep):
+def validate_invoice(body: InvoiceIn, session: SessionDep, ctx: RuleContextDep, caller: CallerDep,
+                     settings: SettingsDep):
     """Run every check `POST /v1/invoices` runs and store nothing. Always 200 for a well-formed request:
     `valid` says whether the invoice would be accepted."""
-    result = service.validate(session, body.model_dump(exclude_unset=True), ctx)
+    result = service.validate(session, body.model_dump(exclude_unset=True), ctx, caller=caller,
+                              timezone=settings.timezone)
     return ValidationOut(
         valid=not result.findings.errors,
         problems=[p.as_dict() for p in result.findings.errors],
@@ -113,14 +120,14 @@ def _conflict(conflict: service.IntakeConflict):
 @router.post("/{invoice_id}/replace", status_code=201, response_model=CorrectionOut,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 def replace_invoice(invoice_id: str, body: InvoiceIn, session: SessionDep, ctx: RuleContextDep,
-                    settings: SettingsDep):
+                    settings: SettingsDep, caller: CallerDep, policy: PolicyDep):
     """Send the full corrected invoice. The original is kept (status `replaced`); the new version gets a new
     receipt date. If the original was already sent downstream, a replacement encounter (CLM05-3 = 7, REF*F8)
     is queued; if not, the queue is simply updated — the response says which."""
     original = _current(session, invoice_id)
     try:
         outcome = corrections.replace_invoice(session, original, body.model_dump(exclude_unset=True), ctx,
-                                              timezone=settings.timezone)
+                                              timezone=settings.timezone, caller=caller, policy=policy)
     except service.IntakeRejected as rejected:
         return problem_response(422, f"The corrected invoice has {len(rejected.problems)} problem(s); nothing "
                                      "was changed.", rejected.problems, rejected.warnings)

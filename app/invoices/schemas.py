@@ -66,6 +66,12 @@ class InvoiceIn(BaseModel):
     __annotations__ = {**{e.name: _field(e)[0] for e in INVOICE_ELEMENTS}, "lines": list[ServiceLineIn] | None}
     locals().update({e.name: _field(e)[1] for e in INVOICE_ELEMENTS})
     lines: list[ServiceLineIn] | None = Field(default=None, description="One or more service lines.")
+    received_date: Text = Field(
+        default=None, examples=["2026-01-05"],
+        description="The date the plan actually received the invoice (its date stamp), for invoices keyed in from "
+                    "paper, fax or e-mail or imported from history. Only callers allowed to date receipts (plan "
+                    "staff) may send it; never in the future, never before the last service date. Left out: the "
+                    "day it arrives here (America/Los_Angeles).")
 
 
 class ProblemOut(BaseModel):
@@ -122,6 +128,13 @@ class InvoiceOut(BaseModel):
     replaces_invoice_id: str | None
     encounters: list[EncounterOut]
     receipt_date: str = Field(description="America/Los_Angeles calendar date the invoice first arrived.")
+    receipt_date_set_by: str | None = Field(
+        default=None, description="Key id of the caller who stated the receipt date (received_date); null when it "
+                                  "is the day the invoice arrived here.")
+    clean: bool = Field(default=True, description="True at intake; false once the plan contests the claim.")
+    unclean_reason: str | None = Field(
+        default=None, description="Why the plan contested it: missing_info | fraud_investigation | "
+                                  "med_necessity_review | other.")
     received_at: str = Field(description="UTC instant of first arrival.")
     source: str
     programs: list[str]

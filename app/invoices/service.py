@@ -4,6 +4,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,12 +13,16 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.auth.caller import LOCAL_OPERATOR, Caller
 from app.batches.models import EncounterRow
+from app.invoices import fields as fx
 from app.invoices.documents import content_hash, invoice_document
 from app.invoices.domain import Invoice
 from app.invoices.models import IdempotencyKeyRow, IntakeRejectionRow, InvoiceLineRow, InvoiceRow
 from app.invoices.problems import Findings, Problem
 from app.invoices.rules import CheckResult, RuleContext, check_invoice
+from app.timeliness import service as timeliness
+from app.timeliness.policy import TimelinessPolicy
 
 log = logging.getLogger("encounter_service.intake")
 
@@ -50,9 +55,45 @@ def receipt_date(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def validate(session: Session, raw: Mapping[str, Any], ctx: RuleContext) -> CheckResult:
+def check_received_date(
+    result: CheckResult, raw: Mapping[str, Any], caller: Caller, timezone: str,
+) -> date | None:
+    """A trusted caller may state the date the plan actually received the invoice (paper, fax, e-mail, a
+    history import): never in the future, never before the services it bills. Anyone else gets a 422."""
+    raw_value = raw.get("received_date")
+    if raw_value is None:
+        return None
+    if not caller.may_set_receipt_date:
+        result.findings.error(
+            "received_date", "received_date_not_allowed",
+            "Only plan staff (roles admin, finance) may state an invoice's receipt date; leave received_date out "
+            "and the invoice is dated the day it arrives.")
+        return None
+    received = fx.a_date(result.findings, "received_date", raw_value, "Received date")
+    if received is None:
+        return None
+    today = receipt_date(datetime.now(UTC), timezone)
+    if received > today:
+        result.findings.error("received_date", "future_date",
+                              f"Received date {received.isoformat()} is in the future (today in {timezone} is "
+                              f"{today.isoformat()}).", [f"on or before {today.isoformat()}"])
+        return None
+    if result.invoice is not None:
+        latest = max(line.service_end_date for line in result.invoice.lines)
+        if received < latest:
+            result.findings.error(
+                "received_date", "before_service",
+                f"Received date {received.isoformat()} is before the last service date {latest.isoformat()}; an "
+                "invoice cannot arrive before the services it bills.", [f"on or after {latest.isoformat()}"])
+            return None
+    return received
+
+
+def validate(session: Session, raw: Mapping[str, Any], ctx: RuleContext, *, caller: Caller = LOCAL_OPERATOR,
+             timezone: str = "America/Los_Angeles") -> CheckResult:
     """All checks, the stored-duplicate and invoice-number checks included, without storing anything."""
     result = check_invoice(raw, ctx)
+    check_received_date(result, raw, caller, timezone)
     if result.invoice is not None:
         existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
         if existing is not None:
@@ -70,7 +111,7 @@ def validate(session: Session, raw: Mapping[str, Any], ctx: RuleContext) -> Chec
 
 def submit_invoice(
     session: Session, raw: Mapping[str, Any], ctx: RuleContext, *, timezone: str, source: str = "api",
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, caller: Caller = LOCAL_OPERATOR, policy: TimelinessPolicy | None = None,
 ) -> IntakeOutcome:
     request_hash = content_hash(raw)
     if idempotency_key:
@@ -83,16 +124,18 @@ def submit_invoice(
         existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
         if existing is not None:
             return IntakeOutcome(_same_or_conflict(existing, result.invoice), created=False)
+    received = check_received_date(result, raw, caller, timezone)
     _check_stored_duplicates(session, result)
     if result.findings.errors:
         record_rejection(session, result.billing_npi, result.findings.errors, source)
         raise IntakeRejected(result.findings.errors, result.findings.warnings)
 
-    row = _new_invoice_row(result.invoice, result.findings, timezone, source)
+    row = _new_invoice_row(result.invoice, result.findings, timezone, source, received, caller)
     session.add(row)
     session.add(new_encounter(row, frequency="1"))
     try:
         session.flush()
+        timeliness.open_claim(session, row, policy or default_policy())
         if idempotency_key:
             session.add(IdempotencyKeyRow(key=idempotency_key, request_hash=request_hash, invoice_id=row.id,
                                           created_at=row.received_at))
@@ -214,7 +257,17 @@ def record_rejection(session: Session, billing_npi: str | None, problems: list[P
     log.info("invoice rejected", extra={"problems": len(problems), "codes": sorted(counts), "source": source})
 
 
-def _new_invoice_row(inv: Invoice, findings: Findings, timezone: str, source: str) -> InvoiceRow:
+@lru_cache
+def default_policy() -> TimelinessPolicy:
+    """For callers that do not pass the app's policy (the CLI, other intake paths): from the environment."""
+    from app.settings import get_settings
+    from app.timeliness.policy import policy_from_settings
+
+    return policy_from_settings(get_settings())
+
+
+def _new_invoice_row(inv: Invoice, findings: Findings, timezone: str, source: str, received: date | None = None,
+                     caller: Caller | None = None) -> InvoiceRow:
     now = datetime.now(UTC)
     document = invoice_document(inv)
     return InvoiceRow(
@@ -226,7 +279,8 @@ def _new_invoice_row(inv: Invoice, findings: Findings, timezone: str, source: st
         source=source,
         programs=",".join(inv.programs),
         received_at=now,
-        receipt_date=receipt_date(now, timezone),
+        receipt_date=received or receipt_date(now, timezone),
+        receipt_date_set_by=caller.key_id if received else None,
         invoice_date=inv.invoice_date,
         invoice_amount=inv.invoice_amount,
         content_hash=content_hash(document),

@@ -1,3 +1,92 @@
-"""Tables of the timeliness module."""
+"""Tables of the timeliness module: the append-only adjudication events of an invoice, and one derived row
+per invoice version (``claim_timeliness``) that dashboards aggregate with GROUP BY instead of replaying events.
+Money on the derived row is integer cents, so sums are exact on SQLite as well as PostgreSQL."""
 
-from app.db import Base  # noqa: F401
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime
+
+
+class InvoiceEventRow(Base):
+    __tablename__ = "invoice_events"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "sequence", name="uq_invoice_events_invoice_sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE", name="fk_invoice_events_invoice_id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per invoice: the order events were appended
+    kind: Mapped[str] = mapped_column(String(30))
+    event_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    interest_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    interest_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    information_requested: Mapped[list | None] = mapped_column(JSON)
+    exceeds_charge_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))  # the caller's key id
+
+
+class EventIdempotencyKeyRow(Base):
+    __tablename__ = "event_idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice_events.id", ondelete="CASCADE", name="fk_event_idempotency_keys_event_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClaimTimelinessRow(Base):
+    """Derived from the invoice and its events (app.timeliness.claim.derive); rewritten on every event."""
+
+    __tablename__ = "claim_timeliness"
+    __table_args__ = (
+        Index("ix_claim_timeliness_receipt_date", "receipt_date"),
+        Index("ix_claim_timeliness_info_received_date", "info_received_date"),
+        Index("ix_claim_timeliness_npi_receipt", "billing_npi", "receipt_date"),
+        Index("ix_claim_timeliness_final_date", "final_date"),
+    )
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE", name="fk_claim_timeliness_invoice_id"), primary_key=True,
+        autoincrement=False)
+    # slicing
+    receipt_date: Mapped[date] = mapped_column(Date)
+    regime: Mapped[str] = mapped_column(String(2))  # S1 (received to 2025-12-31) | S2
+    programs: Mapped[str] = mapped_column(String(10))  # ECM | CS | CS,ECM
+    billing_npi: Mapped[str] = mapped_column(String(10))
+    billing_tin: Mapped[str] = mapped_column(String(9))
+    submission_type: Mapped[str] = mapped_column(String(10))  # the invoice's source: api | upload | ...
+    excluded_reason: Mapped[str | None] = mapped_column(String(30))  # voided | replaced (before a decision)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    # clean flag and contest
+    clean: Mapped[bool] = mapped_column(Boolean, default=True)
+    unclean_reason: Mapped[str | None] = mapped_column(String(30))
+    notice_deadline: Mapped[date] = mapped_column(Date)
+    contest_date: Mapped[date | None] = mapped_column(Date)
+    info_received_date: Mapped[date | None] = mapped_column(Date)
+    recon_deadline: Mapped[date | None] = mapped_column(Date)
+    # decision in force, and the one a reversal took back
+    final_kind: Mapped[str | None] = mapped_column(String(10))
+    final_date: Mapped[date | None] = mapped_column(Date)
+    prev_final_kind: Mapped[str | None] = mapped_column(String(10))
+    prev_final_date: Mapped[date | None] = mapped_column(Date)
+    reversal_date: Mapped[date | None] = mapped_column(Date)
+    # money, cents
+    charge_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_due_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_due_by: Mapped[date | None] = mapped_column(Date)
+    penalty_if_missed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_paid_date: Mapped[date | None] = mapped_column(Date)
+    interest_full_date: Mapped[date | None] = mapped_column(Date)

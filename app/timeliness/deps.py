@@ -1,0 +1,17 @@
+"""The timeliness policy (conventions + CalHR calendar), loaded once at start-up."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.timeliness.policy import TimelinessPolicy, policy_from_settings
+
+
+def get_policy(request: Request) -> TimelinessPolicy:
+    state = request.app.state
+    if getattr(state, "timeliness", None) is None:
+        state.timeliness = policy_from_settings(state.settings)
+    return state.timeliness
+
+
+PolicyDep = Annotated[TimelinessPolicy, Depends(get_policy)]
