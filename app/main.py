@@ -12,6 +12,8 @@ from app.invoices.routes import router as invoices_router
 from app.models import register_all
 from app.migrate import migrations_current
 from app.settings import Settings, get_settings
+from app.uploads.routes import router as uploads_router
+from app.uploads.worker import upload_worker_lifespan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="encounter-service",
         version="0.1.0",
         description="Medi-Cal ECM and Community Supports invoices in; checked; X12 837P 5010 encounters out.",
+        lifespan=upload_worker_lifespan,  # the background upload worker; resumes unfinished uploads on start
     )
     app.state.settings = settings
     app.state.database = Database(settings.database_url, settings.sqlite_busy_timeout_ms)
@@ -31,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(invoices_router)
     app.include_router(batches_router)
     app.include_router(codes_router)
+    app.include_router(uploads_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
