@@ -164,7 +164,8 @@ def open_sheet(filename: str, content: bytes) -> tuple[Sheet, list[Problem]]:
         found = _find_header(sheet.all_rows())
         if found:
             sheet.header_row, sheet.headers = found
-            sheet.rows_estimate = max(content.count(b"\n") - sheet.header_row + 1, 0)
+            lines = content.count(b"\n") + (0 if content.endswith(b"\n") else 1)
+            sheet.rows_estimate = max(lines - sheet.header_row, 0)
     else:
         sheet, found = _workbook_sheet(content)
     if not found:
