@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     max_lines_per_invoice: int = Field(
         default=999, description="Service lines accepted on one invoice (claims split at 50 lines)."
     )
+    bootstrap_admin_key: SecretStr | None = Field(
+        default=None, description="A key with the admin role that needs no database row: for the first start, "
+                                  "tests and the quick start. Leave unset in production once real keys exist.")
+    rate_limit_per_minute: int = Field(
+        default=6000, description="Requests a minute one API key may make (per server process); 0 turns it off.")
+    max_body_bytes: int = Field(default=5_000_000, description="Largest JSON or X12 request body (413 above).")
+    upload_max_bytes: int = Field(default=100_000_000, description="Largest spreadsheet upload (413 above).")
+    log_level: str = Field(default="INFO", description="Level of the JSON logs the server writes to stdout.")
     page_size_default: int = Field(default=50, description="Default page size for list endpoints.")
     page_size_max: int = Field(default=500, description="Largest page size a caller may ask for.")
     sqlite_busy_timeout_ms: int = Field(

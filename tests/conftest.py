@@ -38,9 +38,13 @@ def database_url(tmp_path_factory):
     admin.dispose()
 
 
+ADMIN_KEY = "test-bootstrap-admin-key"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
 @pytest.fixture
 def settings(database_url):
-    return Settings(database_url=database_url)
+    return Settings(database_url=database_url, bootstrap_admin_key=ADMIN_KEY, rate_limit_per_minute=0)
 
 
 @pytest.fixture
@@ -59,5 +63,5 @@ def app(settings):
 def client(app):
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as c:
+    with TestClient(app, headers=ADMIN) as c:  # the bootstrap admin; role tests send their own keys
         yield c

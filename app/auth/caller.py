@@ -1,15 +1,16 @@
-"""Who is calling: the identity every endpoint may depend on.
+"""Who is calling, and may they. Every /v1 endpoint depends on one role guard: `Allow(...)` answers 401 without
+a valid key, 429 over the key's rate, 403 for a role the endpoint does not admit. Provider keys are scoped
+to their billing NPIs; the services answer 404 for anything outside that scope."""
 
-Until API keys land (issue 6) every request is the local operator with the admin role; endpoints already
-take `CallerDep` so that roles, provider scoping and the audit trail plug in without touching them.
-"""
-
+import hmac
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 ROLES = ("provider", "pipeline", "finance", "ops", "admin")
+STAFF = ("finance", "ops", "admin")
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,73 @@ class Caller:
         date stamp; providers never choose their own receipt date."""
         return self.role in ("admin", "finance")
 
+    @property
+    def is_provider(self) -> bool:
+        return self.role == "provider"
 
+    def may_act_for(self, billing_npi: str | None) -> bool:
+        return not self.is_provider or billing_npi in self.npis
+
+    @property
+    def sees_member_details(self) -> bool:
+        return self.role != "ops"
+
+
+# In-process work that no HTTP caller started (the CLI, a resumed background job) acts as the local operator.
 LOCAL_OPERATOR = Caller(key_id="local", role="admin")
 
 
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="encounter-service"'})
+
+
+def authenticate(request: Request) -> Caller:
+    cached = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Send an API key: `Authorization: Bearer <key>`.")
+    token = token.strip()
+    settings = request.app.state.settings
+    bootstrap = settings.bootstrap_admin_key.get_secret_value() if settings.bootstrap_admin_key else ""
+    if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
+        caller = Caller(key_id="bootstrap", role="admin")
+    else:
+        from app.auth.keys import resolve
+
+        with request.app.state.database.sessionmaker() as session:
+            caller, why = resolve(session, token, datetime.now(UTC))
+        if caller is None:
+            raise _unauthorized(why)
+    request.state.caller = caller
+    wait = request.app.state.rate_limiter.wait_seconds(caller.key_id)
+    if wait:
+        raise HTTPException(429, f"More than {settings.rate_limit_per_minute} requests a minute with this key; "
+                                 f"retry in {wait} s.", headers={"Retry-After": str(wait)})
+    return caller
+
+
+class Allow:
+    """A dependency admitting the given roles (admin always)."""
+
+    def __init__(self, *roles: str):
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}")
+        self.roles = tuple(dict.fromkeys((*roles, "admin")))
+
+    def __call__(self, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        if caller.role not in self.roles:
+            raise HTTPException(403, f"A {caller.role} key may not do this; it needs one of these roles: "
+                                     f"{', '.join(self.roles)}.")
+        return caller
+
+
 def current_caller(request: Request) -> Caller:
-    return getattr(request.state, "caller", None) or LOCAL_OPERATOR
+    """The caller an endpoint's role guard already authenticated."""
+    return authenticate(request)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
