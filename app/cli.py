@@ -1,4 +1,5 @@
-"""encounter-service serve | migrate | openapi | batch cut|list|show|x12 | x12 validate FILE"""
+"""encounter-service serve | migrate | openapi | keys create|list|revoke | batch cut|list|show|x12 |
+x12 validate FILE"""
 
 import argparse
 import json
@@ -27,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_parser("show", help="one batch's metadata").add_argument("id")
     batch.add_parser("x12", help="write a batch's exact 837P bytes to stdout").add_argument("id")
 
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--role", required=True, choices=["provider", "pipeline", "finance", "ops", "admin"])
+    create.add_argument("--npi", action="append", default=[], help="billing NPI a provider key acts for (repeat)")
+    create.add_argument("--expires", help="expiry date or instant, ISO 8601 (UTC when no zone is given)")
+    create.add_argument("--label", help="who or what the key is for")
+    keys.add_parser("list", help="every key: id, role, NPIs, expiry, revoked")
+    keys.add_parser("revoke", help="revoke a key now").add_argument("key_id")
+
     x12 = sub.add_parser("x12", help="X12 tools").add_subparsers(dest="action", required=True)
     x12.add_parser("validate", help="validate an 837P file with pyx12; exit 0 when clean, 1 otherwise").add_argument(
         "file")
@@ -52,9 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "batch":
         return _batch(args, settings)
+    if args.command == "keys":
+        return _keys(args, settings)
     import uvicorn
 
-    uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info")
+    from app.logs import logging_config
+
+    uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers, access_log=False,
+                log_config=logging_config(settings.log_level.upper()))
     return 0
 
 
@@ -77,6 +92,47 @@ def _x12_validate(path: str) -> int:
         print(f"{path}: {f.describe()}")
     print(f"{path}: FAILED, {len(report.findings)} finding(s)")
     return 1
+
+
+def _keys(args, settings) -> int:
+    from datetime import UTC, datetime
+
+    from app.auth import keys
+    from app.db import Database
+
+    db = Database(settings.database_url, settings.sqlite_busy_timeout_ms)
+    with db.sessionmaker() as session:
+        if args.action == "create":
+            expires = None
+            if args.expires:
+                try:
+                    expires = datetime.fromisoformat(args.expires)
+                except ValueError:
+                    print(f"--expires {args.expires!r} is not an ISO 8601 date or instant", file=sys.stderr)
+                    return 2
+                expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+            try:
+                new = keys.create_key(session, args.role, args.npi, expires, args.label)
+            except keys.InvalidKeyRequest as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
+            print(f"key id {new.row.key_id}, role {new.row.role}; the key is shown once, store it now:",
+                  file=sys.stderr)
+            print(new.token)
+            return 0
+        if args.action == "list":
+            for k in keys.list_keys(session):
+                state = "revoked" if k.revoked_at else ("expired" if k.expires_at and k.expires_at <= datetime.now(UTC)
+                                                        else "active")
+                print(f"{k.key_id}  {k.role:8} {state:8} npis={','.join(k.npis) or '-'} "
+                      f"expires={k.expires_at.isoformat() if k.expires_at else '-'} label={k.label or '-'}")
+            return 0
+        row = keys.revoke_key(session, args.key_id)
+        if row is None:
+            print(f"no key {args.key_id}", file=sys.stderr)
+            return 1
+        print(f"key {row.key_id} revoked at {row.revoked_at.isoformat()}")
+        return 0
 
 
 def _batch(args, settings) -> int:
