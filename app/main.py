@@ -12,6 +12,8 @@ from app.invoices.routes import router as invoices_router
 from app.models import register_all
 from app.migrate import migrations_current
 from app.settings import Settings, get_settings
+from app.timeliness import routes as timeliness_routes
+from app.timeliness.policy import policy_from_settings
 from app.uploads.routes import router as uploads_router
 from app.uploads.worker import upload_worker_lifespan
 
@@ -30,7 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.code_tables = CodeTables.load(settings.codes_dir / "allowed_codes")
     app.state.places_of_service = load_code_list(settings.codes_dir / "place_of_service.csv")
     app.state.us_states = load_code_list(settings.codes_dir / "us_states.csv")
+    app.state.timeliness = policy_from_settings(settings)
     errors.install(app)
+    timeliness_routes.install(app)
     app.include_router(invoices_router)
     app.include_router(batches_router)
     app.include_router(codes_router)

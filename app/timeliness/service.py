@@ -176,3 +176,57 @@ def rebuild(session: Session, policy: TimelinessPolicy, batch: int = 1000) -> in
         last = invoices[-1].id
         session.commit()
     return count
+
+
+def timeline(session: Session, invoice: InvoiceRow, policy: TimelinessPolicy, as_of: date) -> dict:
+    """Events, deadlines and what is owed for one invoice, as it stood on ``as_of``."""
+    from datetime import timedelta
+
+    from app.timeliness import rules
+    from app.timeliness.claim import status_as_of
+
+    row = claim_row(session, invoice, policy)
+    derived = derived_from_row(row)
+    s = status_as_of(derived, as_of, policy)
+    events = history(session, invoice.id)
+    start = s.clock_start
+    days_left = (s.state_deadline - as_of).days if s.is_open and s.state_deadline else None
+    return {
+        "invoice_id": invoice.public_id, "status": invoice.status, "as_of": as_of, "regime": derived.regime,
+        "clean": derived.clean, "unclean_reason": derived.unclean_reason, "excluded_reason": derived.excluded_reason,
+        "charge_amount": invoice.invoice_amount,
+        "receipt": {"receipt_date": invoice.receipt_date, "received_at": invoice.received_at,
+                    "dated_by": "caller" if invoice.receipt_date_set_by else "clock",
+                    "set_by": invoice.receipt_date_set_by},
+        "events": [event_out(e) for e in events],
+        "deadlines": {
+            "notice": derived.notice_deadline, "payment": s.state_deadline, "reconsideration": derived.recon_deadline,
+            "federal_clock_start": start, "federal_30": start + timedelta(days=30) if start else None,
+            "federal_90": start + timedelta(days=90) if start else None,
+            "interest_due_by": derived.interest_due_by if s.interest_due_cents else None,
+        },
+        "current": {
+            "decision": s.decision_kind, "decision_date": s.decision_date,
+            "days_to_decision": (s.decision_date - start).days if (start and s.decision_date) else None,
+            "within_30": s.within_30, "within_90": s.within_90, "in_federal_test": s.in_federal,
+            "state_outcome": s.state_outcome, "days_left": days_left,
+        },
+        "owed": {
+            "interest_due": rules.from_cents(s.interest_due_cents),
+            "interest_paid": rules.from_cents(s.interest_paid_cents),
+            "interest_unpaid": rules.from_cents(max(0, s.interest_due_cents - s.interest_paid_cents)),
+            "penalty": rules.from_cents(s.penalty_cents), "penalty_status": s.penalty_status,
+            "interest_accrued": rules.from_cents(s.accrued_cents),
+            "interest_accruing_per_day": s.accrual_per_day.quantize(rules.CENT) if s.accrued_cents else rules.CENT * 0,
+        },
+    }
+
+
+def event_out(row: InvoiceEventRow) -> dict:
+    return {
+        "sequence": row.sequence, "type": row.kind, "date": row.event_date, "amount": row.amount,
+        "interest_amount": row.interest_amount, "interest_date": row.interest_date, "reason": row.reason,
+        "information_requested": row.information_requested,
+        "exceeds_charge_acknowledged": row.exceeds_charge_acknowledged, "recorded_at": row.recorded_at,
+        "recorded_by": row.recorded_by,
+    }

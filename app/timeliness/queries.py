@@ -1,0 +1,358 @@
+"""Dashboard aggregates, computed in SQL over ``claim_timeliness`` (one row per invoice version).
+
+Every per-claim idea here is ``app.timeliness.claim.status_as_of`` written as SQL CASE expressions over the
+stored columns and the ``as_of`` day, so a summary is one GROUP BY scan, not a loop over rows in Python.
+tests/timeliness/test_sql_matches_rules.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, literal_column, not_, or_, select, text, union_all
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from app.invoices.models import IntakeRejectionRow, InvoiceRow
+from app.timeliness import rules
+from app.timeliness.claim import FEDERALLY_EXCLUDED_REASONS, PAID
+from app.timeliness.cohort import Counts
+from app.timeliness.models import ClaimTimelinessRow
+from app.timeliness.policy import TimelinessPolicy
+from app.timeliness.sqlfuncs import date_constant, days_between, greatest_of, utc_period
+
+T = ClaimTimelinessRow.__table__.c
+AGING_BUCKETS = ((0, 7), (8, 15), (16, 25), (26, 30), (31, 45), (46, 60), (61, 90), (91, 180), (181, 365),
+                 (366, None))
+BREACH_IMMINENT = (26, 30)
+
+
+@dataclass(frozen=True)
+class Filters:
+    received_from: date | None = None
+    received_to: date | None = None
+    program: str | None = None  # ECM | CS
+    billing_npi: str | None = None
+    billing_tin: str | None = None
+    submission_type: str | None = None
+    regime: str | None = None  # S1 | S2
+
+
+def _le(column, as_of: date) -> ColumnElement:
+    return and_(column.is_not(None), column <= as_of)
+
+
+def _in(column, start: date | None, end: date | None) -> ColumnElement:
+    conditions = [column.is_not(None)]
+    if start:
+        conditions.append(column >= start)
+    if end:
+        conditions.append(column <= end)
+    return and_(*conditions)
+
+
+class ClaimSQL:
+    """The as-of expressions for one day and policy."""
+
+    def __init__(self, as_of: date, policy: TimelinessPolicy):
+        d = date_constant(as_of)
+        self.as_of, self.d, self.policy = as_of, d, policy
+        self.included = T.excluded_reason.is_(None)
+        self.contested = _le(T.contest_date, d)
+        self.info_in = _le(T.info_received_date, d)
+        current = _le(T.final_date, d)
+        previous = and_(_le(T.prev_final_date, d), T.reversal_date.is_not(None), T.reversal_date > d)
+        self.current_decision = current
+        self.decided = or_(current, previous)
+        self.decision_kind = case((current, T.final_kind), (previous, T.prev_final_kind), else_=None)
+        self.decision_date = case((current, T.final_date), (previous, T.prev_final_date), else_=None)
+
+        if policy.contest_restarts_clock:
+            self.clock = case((not_(self.contested), T.receipt_date), (self.info_in, T.info_received_date),
+                              else_=None)
+        else:
+            self.clock = T.receipt_date
+        federally_excluded = and_(self.contested,
+                                  func.coalesce(T.unclean_reason, "").in_(FEDERALLY_EXCLUDED_REASONS))
+        self.in_federal = and_(self.included, self.clock.is_not(None), not_(federally_excluded))
+        self.days_to_decision = days_between(self.decision_date, self.clock)
+        self.age = days_between(d, self.clock)
+
+        late_notice = and_(self.contested, T.contest_date > T.notice_deadline)
+        self.notice_late = late_notice
+        self.state_deadline = case((or_(not_(self.contested), late_notice), T.notice_deadline),
+                                   (self.info_in, T.recon_deadline), else_=None)
+        self.state_outcome = case(
+            (late_notice, "late"),
+            (and_(self.contested, not_(self.info_in)), "timely"),
+            (self.decided, case((self.decision_date <= self.state_deadline, "timely"), else_="late")),
+            (d <= self.state_deadline, "pending"),
+            else_="late",
+        )
+
+        paid_decision = and_(current, T.final_kind == PAID)
+        has_due = and_(paid_decision, T.interest_due_cents > 0)
+        on_time = and_(T.interest_full_date.is_not(None), T.interest_full_date <= T.interest_due_by)
+        self.penalty_avoided = and_(has_due, on_time, T.interest_full_date <= d)
+        self.penalty_owed = and_(has_due, not_(self.penalty_avoided), T.interest_due_by < d)
+        self.interest_due = case((paid_decision, T.interest_due_cents), else_=0)
+        self.interest_unpaid_open = and_(has_due, or_(T.interest_full_date.is_(None), T.interest_full_date > d))
+        self.interest_paid = case((_le(T.interest_paid_date, d), T.interest_paid_cents), else_=0)
+        self.penalty = case((self.penalty_owed, T.penalty_if_missed_cents), else_=0)
+
+        self.accruing = and_(self.included, not_(self.decided), self.state_deadline.is_not(None),
+                             self.state_deadline < d)
+        late = days_between(d, self.state_deadline)
+        accrued = (2 * T.charge_cents * rules.RATE_BASIS_POINTS * late + 10000 * 365) // (2 * 10000 * 365)
+        if policy.s1_interest_floor:
+            floor = 1500 * ((late + 364) // 365)
+            accrued = case((T.regime == "S1", greatest_of(accrued, floor)), else_=accrued)
+        self.accrued = case((self.accruing, accrued), else_=0)
+
+    def federal_key(self):
+        return self.clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
+
+
+def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnElement]:
+    conditions = [sql.included]
+    if f.received_from or f.received_to:
+        by_receipt = _in(T.receipt_date, f.received_from, f.received_to)
+        if federal_period and sql.policy.federal_cohort == "clock_start" and sql.policy.contest_restarts_clock:
+            by_receipt = or_(by_receipt, _in(T.info_received_date, f.received_from, f.received_to))
+        conditions.append(by_receipt)
+    if f.program:
+        conditions.append(T.programs.contains(f.program))
+    if f.billing_npi:
+        conditions.append(T.billing_npi == f.billing_npi)
+    if f.billing_tin:
+        conditions.append(T.billing_tin == f.billing_tin)
+    if f.submission_type:
+        conditions.append(T.submission_type == f.submission_type)
+    if f.regime:
+        conditions.append(T.regime == f.regime)
+    return conditions
+
+
+def _count(condition) -> ColumnElement:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _counts_columns(sql: ClaimSQL, f: Filters) -> list:
+    fed = and_(sql.in_federal, _in(sql.federal_key(), f.received_from, f.received_to))
+    st = _in(T.receipt_date, f.received_from, f.received_to)
+    open_ = and_(st, not_(sql.decided))
+    return [
+        _count(fed).label("fed_claims"),
+        _count(and_(fed, sql.decided, sql.days_to_decision <= 30)).label("fed_n30"),
+        _count(and_(fed, sql.decided, sql.days_to_decision <= 90)).label("fed_n90"),
+        _count(and_(fed, sql.decision_kind == PAID, sql.days_to_decision <= 30)).label("fed_paid30"),
+        _count(and_(fed, sql.decision_kind == PAID, sql.days_to_decision <= 90)).label("fed_paid90"),
+        _count(and_(fed, not_(sql.decided))).label("fed_open"),
+        _count(and_(fed, not_(sql.decided), sql.age <= 30)).label("fed_open_inside_30"),
+        _count(and_(fed, not_(sql.decided), sql.age <= 90)).label("fed_open_inside_90"),
+        func.max(case((fed, sql.clock), else_=None)).label("fed_max_clock_start"),
+        _count(st).label("claims"),
+        _count(and_(st, sql.state_outcome == "timely")).label("state_timely"),
+        _count(and_(st, sql.state_outcome == "late")).label("state_late"),
+        _count(and_(st, sql.state_outcome == "pending")).label("state_pending"),
+        _count(and_(st, sql.contested)).label("contested"),
+        _count(and_(st, sql.contested, not_(sql.notice_late))).label("notice_timely"),
+        _count(open_).label("open"),
+        func.sum(case((open_, T.charge_cents), else_=0)).label("open_cents"),
+        func.sum(case((st, sql.interest_due), else_=0)).label("interest_due_cents"),
+        func.sum(case((st, sql.interest_paid), else_=0)).label("interest_paid_cents"),
+        func.sum(case((st, sql.penalty), else_=0)).label("penalty_cents"),
+        func.sum(case((st, sql.accrued), else_=0)).label("accrued_cents"),
+        func.sum(case((and_(st, sql.accruing), T.charge_cents), else_=0)).label("accruing_principal_cents"),
+        _count(and_(st, or_(sql.penalty_avoided, sql.penalty_owed))).label("late_paid_settled"),
+        _count(and_(st, sql.penalty_avoided)).label("interest_correct"),
+    ]
+
+
+_COUNT_FIELDS = [f.name for f in fields(Counts)]
+
+
+def _to_counts(row) -> Counts:
+    values = {}
+    for name in _COUNT_FIELDS:
+        value = row._mapping[name]
+        if name == "fed_max_clock_start":
+            values[name] = date.fromisoformat(value) if isinstance(value, str) else value
+        else:
+            values[name] = int(value or 0)
+    return Counts(**values)
+
+
+def summary_counts(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters) -> dict[str, Counts]:
+    """Counts per regime (S1, S2) for the filtered cohort."""
+    sql = ClaimSQL(as_of, policy)
+    query = (select(T.regime, *_counts_columns(sql, f)).where(*_where(sql, f, federal_period=True))
+             .group_by(T.regime))
+    return {row.regime: _to_counts(row) for row in session.execute(query)}
+
+
+@dataclass
+class ProviderRow:
+    billing_npi: str
+    billing_tin: str
+    counts: Counts
+    median_days_to_pay: float | None = None
+    oldest_open_receipt_date: date | None = None
+    top_contest_reasons: list[tuple[str, int]] | None = None
+
+
+def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters, limit: int,
+                  offset: int) -> tuple[list[ProviderRow], int]:
+    sql = ClaimSQL(as_of, policy)
+    where = _where(sql, f, federal_period=True)
+    st = _in(T.receipt_date, f.received_from, f.received_to)
+    oldest = func.min(case((and_(st, not_(sql.decided)), T.receipt_date), else_=None)).label("oldest_open")
+    query = (select(T.billing_npi, T.billing_tin, *_counts_columns(sql, f), oldest).where(*where)
+             .group_by(T.billing_npi, T.billing_tin).order_by(T.billing_npi, T.billing_tin))
+    total = session.scalar(select(func.count()).select_from(
+        select(T.billing_npi, T.billing_tin).where(*where).group_by(T.billing_npi, T.billing_tin).subquery()))
+    rows = []
+    for row in session.execute(query.limit(limit).offset(offset)):
+        counts = _to_counts(row)
+        if counts.claims == 0 and counts.fed_claims == 0:
+            continue
+        oldest_open = row.oldest_open
+        rows.append(ProviderRow(row.billing_npi, row.billing_tin, counts,
+                                oldest_open_receipt_date=date.fromisoformat(oldest_open)
+                                if isinstance(oldest_open, str) else oldest_open))
+    npis = [r.billing_npi for r in rows]
+    if npis:
+        medians = _median_days_to_pay(session, sql, f, npis)
+        reasons = _top_reasons(session, sql, f, npis)
+        for r in rows:
+            r.median_days_to_pay = medians.get((r.billing_npi, r.billing_tin))
+            r.top_contest_reasons = reasons.get((r.billing_npi, r.billing_tin), [])
+    return rows, total
+
+
+def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[str]) -> dict:
+    """Median of receipt-to-payment days per provider, with window functions (portable, no percentile_cont)."""
+    days = days_between(sql.decision_date, T.receipt_date)
+    paid = (select(T.billing_npi, T.billing_tin, days.label("days"),
+                   func.row_number().over(partition_by=(T.billing_npi, T.billing_tin), order_by=days).label("rn"),
+                   func.count().over(partition_by=(T.billing_npi, T.billing_tin)).label("n"))
+            .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
+                   sql.decision_kind == PAID, T.billing_npi.in_(npis))
+            .subquery())
+    middle = or_(paid.c.rn == (paid.c.n + 1) // 2, paid.c.rn == (paid.c.n + 2) // 2)
+    query = (select(paid.c.billing_npi, paid.c.billing_tin, func.avg(paid.c.days * 1.0).label("median"))
+             .where(middle).group_by(paid.c.billing_npi, paid.c.billing_tin))
+    return {(r.billing_npi, r.billing_tin): round(float(r.median), 1) for r in session.execute(query)}
+
+
+def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], top: int = 3) -> dict:
+    query = (select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
+             .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
+                    sql.contested, T.billing_npi.in_(npis))
+             .group_by(T.billing_npi, T.billing_tin, T.unclean_reason))
+    found: dict = defaultdict(list)
+    for r in session.execute(query):
+        found[(r.billing_npi, r.billing_tin)].append((r.unclean_reason, int(r.n)))
+    return {k: sorted(v, key=lambda x: (-x[1], x[0]))[:top] for k, v in found.items()}
+
+
+def aging(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters) -> list[dict]:
+    """Open clean claims by days since their clock start, count and dollars per bucket."""
+    sql = ClaimSQL(as_of, policy)
+    whens = [((sql.age <= high) if high is not None else (sql.age >= low), f"{low}-{high}" if high else f">{low - 1}")
+             for low, high in AGING_BUCKETS]
+    bucket = case(*whens).label("bucket")
+    query = (select(bucket, func.count().label("n"), func.sum(T.charge_cents).label("cents"))
+             .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
+                    sql.in_federal, not_(sql.decided), sql.age >= 0)
+             .group_by(text("bucket")))
+    found = {r.bucket: (int(r.n), int(r.cents or 0)) for r in session.execute(query)}
+    out = []
+    for low, high in AGING_BUCKETS:
+        label = f"{low}-{high}" if high else f">{low - 1}"
+        n, cents = found.get(label, (0, 0))
+        out.append({"bucket": label, "min_days": low, "max_days": high, "count": n, "amount": rules.from_cents(cents),
+                    "breach_imminent": (low, high) == BREACH_IMMINENT})
+    return out
+
+
+AT_RISK_KINDS = {
+    "decision_due": "State deadline to pay, or to contest or deny in writing (interest accrues after it).",
+    "reconsideration_due": "State deadline to decide a contested claim after the information arrived.",
+    "federal_30": "Clean claim nearing day 30 of the federal 90%-in-30-days test.",
+    "federal_90": "Clean claim nearing day 90 of the federal 99%-in-90-days test.",
+    "interest_unpaid": "Paid late; interest not yet paid in full; the automatic-payment window closes (penalty "
+                       "after it).",
+}
+
+
+def at_risk(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters, limit: int) -> tuple[list, dict]:
+    sql = ClaimSQL(as_of, policy)
+    window = policy.at_risk_days
+    base = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to)]
+    open_ = and_(sql.included, not_(sql.decided))
+    state_left = days_between(sql.state_deadline, sql.d)
+    interest_left = days_between(T.interest_due_by, sql.d)
+
+    def part(kind: str, days_left, *conditions):
+        return select(T.invoice_id.label("invoice_id"), literal_column(f"'{kind}'").label("kind"), days_left.label("days_left"),
+                      sql.accrued.label("accrued_cents"),
+                      (T.interest_due_cents - T.interest_paid_cents).label("interest_unpaid_cents")).where(
+            *base, *conditions)
+
+    parts = union_all(
+        part("decision_due", state_left, open_, sql.state_deadline.is_not(None),
+             or_(not_(sql.contested), sql.notice_late), state_left <= window),
+        part("reconsideration_due", state_left, open_, sql.contested, not_(sql.notice_late), sql.info_in,
+             state_left <= window),
+        part("federal_30", 30 - sql.age, open_, sql.in_federal, sql.age >= 30 - window, sql.age <= 30),
+        part("federal_90", 90 - sql.age, open_, sql.in_federal, sql.age >= 90 - window, sql.age <= 90),
+        part("interest_unpaid", interest_left, sql.interest_unpaid_open, interest_left <= window),
+    ).subquery()
+    by_kind = {r.kind: int(r.n) for r in session.execute(
+        select(parts.c.kind, func.count().label("n")).group_by(parts.c.kind))}
+    query = (select(parts, InvoiceRow.public_id, T.receipt_date, T.billing_npi, T.programs, T.regime, T.charge_cents,
+                    T.submission_type)
+             .join(InvoiceRow, InvoiceRow.id == parts.c.invoice_id)
+             .join(ClaimTimelinessRow, ClaimTimelinessRow.invoice_id == parts.c.invoice_id)
+             .order_by(parts.c.days_left, parts.c.kind, parts.c.invoice_id).limit(limit))
+    items = []
+    for r in session.execute(query):
+        days_left = int(r.days_left)
+        items.append({
+            "invoice_id": r.public_id, "kind": r.kind, "deadline": as_of + timedelta(days=days_left),
+            "days_left": days_left, "overdue": days_left < 0, "receipt_date": _as_date(r.receipt_date),
+            "billing_npi": r.billing_npi, "programs": r.programs.split(","), "regime": r.regime,
+            "submission_type": r.submission_type, "amount": rules.from_cents(int(r.charge_cents)),
+            "interest_accrued": rules.from_cents(int(r.accrued_cents or 0)) if r.kind == "decision_due"
+            or r.kind == "reconsideration_due" else None,
+            "interest_unpaid": rules.from_cents(max(0, int(r.interest_unpaid_cents)))
+            if r.kind == "interest_unpaid" else None,
+        })
+    return items, by_kind
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def rejections(session: Session, start: date | None, end: date | None, period: str, billing_npi: str | None,
+               source: str | None) -> list[dict]:
+    """Intake rejections (counted per provider and error code at intake) per UTC day or month."""
+    key = utc_period(IntakeRejectionRow.rejected_at, 10 if period == "day" else 7).label("period")
+    query = select(key, IntakeRejectionRow.billing_npi, IntakeRejectionRow.code,
+                   func.sum(IntakeRejectionRow.count).label("n"))
+    if start:
+        query = query.where(IntakeRejectionRow.rejected_at >= datetime.combine(start, time(), UTC))
+    if end:
+        query = query.where(IntakeRejectionRow.rejected_at < datetime.combine(end + timedelta(days=1), time(), UTC))
+    if billing_npi:
+        query = query.where(IntakeRejectionRow.billing_npi == billing_npi)
+    if source:
+        query = query.where(IntakeRejectionRow.source == source)
+    query = query.group_by(key, IntakeRejectionRow.billing_npi, IntakeRejectionRow.code).order_by(
+        key, IntakeRejectionRow.billing_npi, IntakeRejectionRow.code)
+    return [{"period": r.period, "billing_npi": r.billing_npi, "code": r.code, "count": int(r.n)}
+            for r in session.execute(query)]
