@@ -1,15 +1,19 @@
 """create_app(): routers, error handlers, reference data loaded once."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 
 from app import errors
+from app.auth.caller import Allow
+from app.auth.ratelimit import RateLimiter
+from app.auth.routes import router as audit_router
 from app.batches.routes import router as batches_router
 from app.codetable import CodeTables, load_code_list
 from app.codetable.routes import router as codes_router
 from app.db import Database
 from app.invoices.routes import router as invoices_router
 from app.models import register_all
+from app.middleware import RequestMiddleware
 from app.migrate import migrations_current
 from app.settings import Settings, get_settings
 from app.timeliness import routes as timeliness_routes
@@ -33,12 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.places_of_service = load_code_list(settings.codes_dir / "place_of_service.csv")
     app.state.us_states = load_code_list(settings.codes_dir / "us_states.csv")
     app.state.timeliness = policy_from_settings(settings)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
     timeliness_routes.install(app)
-    app.include_router(invoices_router)
-    app.include_router(batches_router)
-    app.include_router(codes_router)
-    app.include_router(uploads_router)
+    app.add_middleware(RequestMiddleware, settings=settings, database=app.state.database)
+    # Each router admits these roles (admin always); routes narrow it further where they must.
+    app.include_router(invoices_router, dependencies=[Depends(Allow("provider", "finance", "ops"))])
+    app.include_router(batches_router, dependencies=[Depends(Allow("pipeline"))])
+    app.include_router(codes_router, dependencies=[Depends(Allow("provider", "pipeline", "finance", "ops"))])
+    app.include_router(uploads_router, dependencies=[Depends(Allow("provider", "finance", "ops"))])
+    app.include_router(audit_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
