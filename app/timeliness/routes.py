@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from app.auth.caller import CallerDep
+from app.auth.caller import Allow, CallerDep
 from app.deps import SessionDep, SettingsDep
 from app.errors import problem_response
 from app.invoices import service as invoices
@@ -42,7 +42,8 @@ AsOf = Annotated[date | None, Query(description="The day to report on (YYYY-MM-D
 @events_router.post("/{invoice_id}/events", status_code=201, response_model=EventAccepted,
                     responses={200: {"model": EventAccepted, "description": "An Idempotency-Key retry: the event "
                                                                              "already recorded."},
-                               404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+                               404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+                    dependencies=[Depends(Allow("finance"))])
 def record_event(invoice_id: str, body: EventIn, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
                  caller: CallerDep, response: Response,
                  idempotency_key: Annotated[str | None, Header(max_length=255)] = None):
@@ -65,12 +66,16 @@ def record_event(invoice_id: str, body: EventIn, session: SessionDep, settings: 
             "timeline": service.timeline(session, invoice, policy, max(today, outcome.event.event_date))}
 
 
-@events_router.get("/{invoice_id}/timeline", response_model=TimelineOut, responses={404: PROBLEM})
+@events_router.get("/{invoice_id}/timeline", response_model=TimelineOut, responses={404: PROBLEM},
+                   dependencies=[Depends(Allow("provider", "finance", "ops"))])
 def read_timeline(invoice_id: str, session: SessionDep, settings: SettingsDep, policy: PolicyDep,
-                  as_of: AsOf = None):
+                  caller: CallerDep, as_of: AsOf = None):
     """The invoice's receipt, events, deadlines (state and federal), where it stands, and what is owed:
-    interest due and paid, the penalty if interest missed its automatic window, interest accruing if open."""
+    interest due and paid, the penalty if interest missed its automatic window, interest accruing if open.
+    A provider key sees only its own billing NPIs' invoices."""
     invoice = _invoice(session, invoice_id)
+    if not caller.may_act_for(invoice.billing_npi):
+        raise HTTPException(404, f"No invoice {invoice_id}.")
     return service.timeline(session, invoice, policy, as_of or _today(settings))
 
 
@@ -117,7 +122,7 @@ def _federal_out(counts: cohort.Counts, as_of: date, f: queries.Filters, policy)
     return out
 
 
-@router.get("/summary", response_model=SummaryOut, responses={422: PROBLEM})
+@router.get("/summary", response_model=SummaryOut, responses={401: PROBLEM, 403: PROBLEM, 422: PROBLEM})
 def summary(session: SessionDep, settings: SettingsDep, policy: PolicyDep, filters: FiltersDep, as_of: AsOf = None):
     """Federal pct30/pct90 (headline: finalized; strict: paid only) with the floor/ceiling band and the final
     flag, the state on-time share (all and per regime), and the money: interest due, paid and unpaid,
@@ -204,6 +209,6 @@ def install(app) -> None:  # noqa: ANN001 - FastAPI
         return problem_response(422, "The filters have a problem.", [exc.problem])
 
     app.add_exception_handler(FiltersInvalid, _filters_invalid)
-    app.include_router(events_router)
-    app.include_router(router)
-    app.include_router(reports_router)
+    app.include_router(events_router)  # role per route: finance records events; providers read their own
+    app.include_router(router, dependencies=[Depends(Allow("finance", "ops"))])
+    app.include_router(reports_router, dependencies=[Depends(Allow("finance", "ops"))])
