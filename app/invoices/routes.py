@@ -5,26 +5,37 @@ import binascii
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from app.auth.caller import CallerDep
+from app.auth.caller import Allow, Caller, CallerDep
 from app.deps import RuleContextDep, SessionDep, SettingsDep
 from app.errors import problem_response
 from app.invoices import corrections, service
 from app.invoices.documents import plain_number
 from app.invoices.models import InvoiceRow
+from app.invoices.problems import Problem
 from app.invoices.schemas import (
     CorrectionOut, InvoiceIn, InvoiceOut, InvoicePage, ProblemDetail, ValidationOut,
 )
 from app.timeliness.deps import PolicyDep
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+WRITERS = [Depends(Allow("provider", "finance"))]
+# What ops staff see masked: the member's identity and health details (the rest is what dashboards need).
+MASKED_MEMBER_FIELDS = ("member_cin", "medical_record_number", "member_first_name", "member_last_name",
+                        "member_residential_address", "member_residential_city", "member_residential_zip",
+                        "member_date_of_birth")
+MASK = "***"
 
 PROBLEM = {"model": ProblemDetail, "content": {"application/problem+json": {}}}
 
 
-def invoice_out(row: InvoiceRow) -> InvoiceOut:
+def invoice_out(row: InvoiceRow, caller: Caller | None = None) -> InvoiceOut:
     doc = row.document
+    if caller is not None and not caller.sees_member_details:
+        doc = {**{k: v for k, v in doc.items() if k not in MASKED_MEMBER_FIELDS},
+               **{k: MASK for k in MASKED_MEMBER_FIELDS if doc.get(k) is not None},
+               "lines": [dict(line, member_diagnosis_codes=[MASK]) for line in doc["lines"]]}
     lines = []
     for line, line_doc in zip(row.lines, doc["lines"], strict=True):
         lines.append({
@@ -57,7 +68,8 @@ def invoice_out(row: InvoiceRow) -> InvoiceOut:
     status_code=201,
     response_model=InvoiceOut,
     responses={200: {"model": InvoiceOut, "description": "A retry: the invoice already stored, unchanged."},
-               409: PROBLEM, 422: PROBLEM},
+               403: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+    dependencies=WRITERS,
 )
 def submit_invoice(
     body: InvoiceIn, session: SessionDep, ctx: RuleContextDep, settings: SettingsDep, response: Response,
@@ -66,7 +78,10 @@ def submit_invoice(
     """Check one invoice and store it. 201 with the receipt date and warnings; 422 with every problem found
     (nothing stored); 200 when the same invoice (same billing NPI, invoice number and content) was already
     accepted; 409 when that invoice number was accepted with different content. Plan staff may date the
-    receipt with `received_date`; any other caller sending it gets a 422."""
+    receipt with `received_date`; any other caller sending it gets a 422. A provider key submits only for
+    its own billing NPIs (403 otherwise)."""
+    if (denied := out_of_scope(caller, body)) is not None:
+        return denied
     try:
         outcome = service.submit_invoice(
             session, body.model_dump(exclude_unset=True), ctx, timezone=settings.timezone,
@@ -85,11 +100,14 @@ def submit_invoice(
     return invoice_out(outcome.invoice)
 
 
-@router.post("/validate", response_model=ValidationOut, responses={422: PROBLEM})
+@router.post("/validate", response_model=ValidationOut, responses={403: PROBLEM, 422: PROBLEM},
+             dependencies=WRITERS)
 def validate_invoice(body: InvoiceIn, session: SessionDep, ctx: RuleContextDep, caller: CallerDep,
                      settings: SettingsDep):
     """Run every check `POST /v1/invoices` runs and store nothing. Always 200 for a well-formed request:
     `valid` says whether the invoice would be accepted."""
+    if (denied := out_of_scope(caller, body)) is not None:
+        return denied
     result = service.validate(session, body.model_dump(exclude_unset=True), ctx, caller=caller,
                               timezone=settings.timezone)
     return ValidationOut(
@@ -100,16 +118,26 @@ def validate_invoice(body: InvoiceIn, session: SessionDep, ctx: RuleContextDep, 
 
 
 @router.get("/{invoice_id}", response_model=InvoiceOut, responses={404: PROBLEM})
-def read_invoice(invoice_id: str, session: SessionDep):
-    """One invoice as stored, with its lines and line item control numbers."""
-    return invoice_out(_current(session, invoice_id))
+def read_invoice(invoice_id: str, session: SessionDep, caller: CallerDep):
+    """One invoice as stored, with its lines and line item control numbers (member details masked for ops)."""
+    return invoice_out(_current(session, invoice_id, caller), caller)
 
 
-def _current(session, invoice_id: str) -> InvoiceRow:
+def _current(session, invoice_id: str, caller: Caller) -> InvoiceRow:
     row = service.get_invoice(session, invoice_id)
-    if row is None:
+    if row is None or not caller.may_act_for(row.billing_npi):  # another provider's invoice does not exist
         raise HTTPException(404, f"No invoice {invoice_id}.")
     return row
+
+
+def out_of_scope(caller: Caller, body: InvoiceIn):
+    """A provider key submits only for its own billing NPIs: the 403 to return, or None."""
+    if caller.may_act_for(str(body.billing_provider_npi or "").strip()):
+        return None
+    return problem_response(
+        403, "This API key may not submit invoices for that billing provider.",
+        [Problem("billing_provider_npi", "npi_not_in_key_scope",
+                 "The billing provider NPI must be one this key was issued for.", sorted(caller.npis))])
 
 
 def _conflict(conflict: service.IntakeConflict):
@@ -118,13 +146,15 @@ def _conflict(conflict: service.IntakeConflict):
 
 
 @router.post("/{invoice_id}/replace", status_code=201, response_model=CorrectionOut,
-             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+             responses={403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM}, dependencies=WRITERS)
 def replace_invoice(invoice_id: str, body: InvoiceIn, session: SessionDep, ctx: RuleContextDep,
                     settings: SettingsDep, caller: CallerDep, policy: PolicyDep):
     """Send the full corrected invoice. The original is kept (status `replaced`); the new version gets a new
     receipt date. If the original was already sent downstream, a replacement encounter (CLM05-3 = 7, REF*F8)
     is queued; if not, the queue is simply updated — the response says which."""
-    original = _current(session, invoice_id)
+    original = _current(session, invoice_id, caller)
+    if (denied := out_of_scope(caller, body)) is not None:
+        return denied
     try:
         outcome = corrections.replace_invoice(session, original, body.model_dump(exclude_unset=True), ctx,
                                               timezone=settings.timezone, caller=caller, policy=policy)
@@ -137,11 +167,12 @@ def replace_invoice(invoice_id: str, body: InvoiceIn, session: SessionDep, ctx: 
                          downstream=outcome.downstream, message=outcome.message)
 
 
-@router.post("/{invoice_id}/void", response_model=CorrectionOut, responses={404: PROBLEM, 409: PROBLEM})
-def void_invoice(invoice_id: str, session: SessionDep):
+@router.post("/{invoice_id}/void", response_model=CorrectionOut, responses={404: PROBLEM, 409: PROBLEM},
+             dependencies=WRITERS)
+def void_invoice(invoice_id: str, session: SessionDep, caller: CallerDep):
     """Void an accepted invoice. If it was already sent downstream, a void encounter (CLM05-3 = 8, REF*F8) is
     queued; if not, its queued encounter is withdrawn — the response says which."""
-    original = _current(session, invoice_id)
+    original = _current(session, invoice_id, caller)
     try:
         outcome = corrections.void_invoice(session, original)
     except service.IntakeConflict as conflict:
@@ -167,6 +198,7 @@ def _encode_cursor(last_id: int) -> str:
 def list_invoices(
     session: SessionDep,
     settings: SettingsDep,
+    caller: CallerDep,
     billing_npi: Annotated[str | None, Query(max_length=10)] = None,
     member_cin: Annotated[str | None, Query(max_length=9)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
@@ -180,9 +212,10 @@ def list_invoices(
     filters = service.InvoiceFilters(
         billing_npi=billing_npi, member_cin=member_cin.upper() if member_cin else None, status=status,
         received_from=received_from, received_to=received_to,
+        billing_npis=caller.npis if caller.is_provider else None,
     )
     rows = service.list_invoices(session, filters, _decode_cursor(cursor), size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    return InvoicePage(items=[invoice_out(r) for r in rows],
+    return InvoicePage(items=[invoice_out(r, caller) for r in rows],
                        next_cursor=_encode_cursor(rows[-1].id) if more else None)

@@ -338,6 +338,7 @@ class InvoiceFilters:
     status: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    billing_npis: frozenset[str] | None = None  # a provider key's scope
 
 
 def list_invoices(session: Session, filters: InvoiceFilters, after_id: int | None, limit: int) -> list[InvoiceRow]:
@@ -346,6 +347,8 @@ def list_invoices(session: Session, filters: InvoiceFilters, after_id: int | Non
         query = query.where(InvoiceRow.id > after_id)
     if filters.billing_npi:
         query = query.where(InvoiceRow.billing_npi == filters.billing_npi)
+    if filters.billing_npis is not None:
+        query = query.where(InvoiceRow.billing_npi.in_(sorted(filters.billing_npis)))
     if filters.member_cin:
         query = query.where(InvoiceRow.member_cin == filters.member_cin)
     if filters.status:
