@@ -251,7 +251,8 @@ def status_as_of(d: Derived, as_of: date, policy: TimelinessPolicy) -> ClaimStat
         within_30=days is not None and days <= 30, within_90=days is not None and days <= 90,
         paid_within_30=kind == PAID and days is not None and days <= 30,
         paid_within_90=kind == PAID and days is not None and days <= 90,
-        open_inside_30=age is not None and age <= 30, open_inside_90=age is not None and age <= 90,
+        # as_of is the end of that day: an open claim on day k has missed the k-day mark
+        open_inside_30=age is not None and age < 30, open_inside_90=age is not None and age < 90,
         state_outcome=outcome, state_deadline=deadline, notice_timely=notice_timely,
         charge_cents=d.charge_cents, interest_due_cents=due, interest_paid_cents=paid_interest,
         penalty_cents=penalty, penalty_status=penalty_status, accrued_cents=accrued, accrual_per_day=per_day,
