@@ -84,7 +84,7 @@ def dashboard_filters(
     received_to: Annotated[date | None, Query(description="Receipt period: last day, inclusive.")] = None,
     program: Annotated[Literal["ECM", "CS"] | None, Query(description="ECM or CS (Community Supports).")] = None,
     billing_npi: Annotated[str | None, Query(max_length=10)] = None,
-    billing_tin: Annotated[str | None, Query(max_length=9, description="9 digits, no dash.")] = None,
+    billing_tin: Annotated[str | None, Query(max_length=10, description="9 digits (12-3456789 accepted).")] = None,
     submission_type: Annotated[str | None, Query(max_length=10, description="How the invoice arrived: api, "
                                                                             "upload, ...")] = None,
     regime: Annotated[Literal["S1", "S2"] | None, Query(description="S1: received to 2025-12-31; S2: from "
