@@ -8,14 +8,15 @@ Same input, control numbers and `created` -> byte-identical text. Segments end w
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from app.invoices.domain import Invoice, Provider, ServiceLine
 from app.invoices.fields import to_x12_ascii
-from app.x12.segments import Raw, X12ValueError, amount, composite, isa, join, segment
+from app.x12.segments import Raw, X12ValueError, amount, ccyymmdd, check_all, composite, isa, join, segment
 
 MAX_LINES_PER_CLAIM = 50
 MAX_DIAGNOSES_PER_CLAIM = 12
@@ -58,8 +59,7 @@ class ControlNumbers:
     st02_first: int
 
 
-@dataclass(frozen=True)
-class ClaimRef:
+class ClaimRef(NamedTuple):
     encounter_id: str
     clm01: str
     st02: str
@@ -91,12 +91,16 @@ class _Claim:
     def clm01(self) -> str:
         return f"{self.encounter.claim_id_base}-{self.seq:02d}"
 
-    @property
+    @cached_property
     def place_of_service(self) -> str:
-        counts = Counter(line.place_of_service for line, _ in self.lines)
-        return max(counts, key=lambda pos: (counts[pos], -[ln.place_of_service for ln, _ in self.lines].index(pos)))
+        """The most frequent line POS (first seen wins a tie); lines that differ carry their own in SV105."""
+        places = [line.place_of_service for line, _ in self.lines]
+        if places.count(places[0]) == len(places):
+            return places[0]
+        counts = Counter(places)
+        return max(counts, key=lambda pos: (counts[pos], -places.index(pos)))
 
-    @property
+    @cached_property
     def total(self) -> Decimal:
         return sum((line.charge_amount for line, _ in self.lines), Decimal("0"))
 
@@ -126,6 +130,8 @@ def _text(value: str | None) -> str:
     """Free text as the 837P carries it: transliterated to ASCII and upper-cased."""
     if value is None:
         return ""
+    if value.isascii():
+        return value.upper()
     ascii_form = to_x12_ascii(value)
     if ascii_form is None:
         raise X12ValueError("a value has letters with no ASCII spelling")
@@ -133,7 +139,7 @@ def _text(value: str | None) -> str:
 
 
 def _date(d) -> str:
-    return d.strftime("%Y%m%d")
+    return ccyymmdd(d)
 
 
 def _billing_key(p: Provider) -> tuple:
@@ -169,28 +175,40 @@ def _loop_2010aa(b: _Builder, p: Provider) -> None:
 
 def _loop_2010ba_2010bb(b: _Builder, inv: Invoice) -> None:
     m = inv.member
-    b.add("NM1", "IL", "1", _text(m.last_name), _text(m.first_name), "", "", "", "MI", m.cin)
-    b.add("N3", _text(m.address))
-    b.add("N4", _text(m.city), m.state, m.zip)
-    b.add("DMG", "D8", _date(m.date_of_birth), "U")
-    b.add("NM1", "PR", "2", _text(inv.payer_name), "", "", "", "", "PI", inv.primary_payer_identifier)
+    last, first, address, city, payer = (_text(m.last_name), _text(m.first_name), _text(m.address), _text(m.city),
+                                         _text(inv.payer_name))
+    check_all([last, first, m.cin, address, city, m.state, m.zip, payer, inv.primary_payer_identifier])
+    b.segments += [
+        f"NM1*IL*1*{last.strip()}*{first.strip()}****MI*{m.cin.strip()}", f"N3*{address.strip()}",
+        f"N4*{city.strip()}*{m.state.strip()}*{m.zip.strip()}", f"DMG*D8*{_date(m.date_of_birth)}*U",
+        f"NM1*PR*2*{payer.strip()}*****PI*{inv.primary_payer_identifier.strip()}",
+    ]
 
 
 def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
+    """The claim and its lines, written as f-strings for speed: numbers and dates are formatted by us and
+    cannot hold a delimiter; every text value from the invoice goes through one check_all() first."""
     enc, inv = claim.encounter, claim.encounter.invoice
+    lines = claim.lines
+    check_all([claim.clm01, inv.authorization_number or "", enc.original_reference or "", inv.control_number or "",
+               inv.member.medical_record_number or "", *claim.diagnoses,
+               *(v for line, control in lines
+                 for v in (line.procedure_code, *line.modifiers, line.place_of_service, control))])
     pos = claim.place_of_service
-    first = b.add("CLM", claim.clm01, amount(claim.total), "", "", Raw(composite(pos, "B", enc.frequency)),
-                  "Y", "A", "Y", "Y")
+    out = b.segments
+    out.append(f"CLM*{claim.clm01}*{amount(claim.total)}***{pos}:B:{enc.frequency}*Y*A*Y*Y")
+    first = len(out)
     if inv.authorization_number:
-        b.add("REF", "G1", inv.authorization_number)
+        out.append(f"REF*G1*{inv.authorization_number.strip()}")
     if enc.frequency in ("7", "8"):
-        b.add("REF", "F8", enc.original_reference)
+        out.append(f"REF*F8*{enc.original_reference.strip()}")
     if inv.control_number:
-        b.add("REF", "D9", inv.control_number)
+        out.append(f"REF*D9*{inv.control_number.strip()}")
     if inv.member.medical_record_number:
-        b.add("REF", "EA", inv.member.medical_record_number)
-    codes = [d.replace(".", "") for d in claim.diagnoses]
-    b.add("HI", *[Raw(composite("ABK" if i == 0 else "ABF", c)) for i, c in enumerate(codes)])
+        out.append(f"REF*EA*{inv.member.medical_record_number.strip()}")
+    pointer_of = {d: str(i) for i, d in enumerate(claim.diagnoses, start=1)}
+    out.append("HI*" + "*".join(f"{'ABK' if i == 0 else 'ABF'}:{d.replace('.', '')}"
+                                for i, d in enumerate(claim.diagnoses)))
     if _renders_differently(inv):
         r = inv.rendering_provider
         npi = ("XX", r.npi) if r.npi else ("", "")
@@ -198,20 +216,18 @@ def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
             b.add("NM1", "82", "1", _text(r.last_name), _text(r.first_name), "", "", "", *npi)
         else:
             b.add("NM1", "82", "2", _text(r.name), "", "", "", "", *npi)
-    last = first
-    for n, (line, control) in enumerate(claim.lines, start=1):
-        b.add("LX", n)
-        procedure = Raw(composite("HC", line.procedure_code, *line.modifiers))
-        pointers = Raw(composite(*[claim.diagnoses.index(d) + 1 for d in line.diagnosis_codes]))
+    for n, (line, control) in enumerate(lines, start=1):
+        procedure = ":".join(("HC", line.procedure_code, *line.modifiers))
+        pointers = ":".join(pointer_of[d] for d in line.diagnosis_codes)
         line_pos = line.place_of_service if line.place_of_service != pos else ""
-        b.add("SV1", procedure, amount(line.charge_amount), "UN", amount(line.encounter_units), line_pos, "",
-              pointers)
-        if line.service_start_date == line.service_end_date:
-            b.add("DTP", "472", "D8", _date(line.service_start_date))
-        else:
-            b.add("DTP", "472", "RD8", f"{_date(line.service_start_date)}-{_date(line.service_end_date)}")
-        last = b.add("REF", "6R", control)
-    return first, last
+        start, end = line.service_start_date, line.service_end_date
+        out.append(f"LX*{n}")
+        out.append(f"SV1*{procedure}*{amount(line.charge_amount)}*UN*{amount(line.encounter_units)}*{line_pos}**"
+                   f"{pointers}")
+        out.append(f"DTP*472*D8*{ccyymmdd(start)}" if start == end
+                   else f"DTP*472*RD8*{ccyymmdd(start)}-{ccyymmdd(end)}")
+        out.append(f"REF*6R*{control}")
+    return first, len(out)
 
 
 def render_837p(
@@ -250,8 +266,8 @@ def render_837p(
                 member_claims = list(member_claims)
                 for i in range(0, len(member_claims), MAX_CLAIMS_PER_MEMBER_LOOP):
                     hl += 1
-                    member_at = b.add("HL", hl, provider_hl, "22", "0")
-                    b.add("SBR", "P", "18", "", "", "", "", "", "", "MC")
+                    b.segments += [f"HL*{hl}*{provider_hl}*22*0", "SBR*P*18*******MC"]
+                    member_at = len(b.segments) - 1
                     _loop_2010ba_2010bb(b, member_claims[i].encounter.invoice)
                     for claim in member_claims[i:i + MAX_CLAIMS_PER_MEMBER_LOOP]:
                         first, last = _loop_2300(b, claim)
