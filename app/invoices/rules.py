@@ -345,6 +345,13 @@ def _match_code_table(
     return row, row.modifiers, table.version
 
 
+def _with_dot(code: str) -> str:
+    """ICD-10-CM's dot follows the category (3 characters). The library's add_dot() scans its whole code list
+    on first use of each code and fills that list lazily without a lock, which breaks under threads."""
+    code = code.replace(".", "")
+    return code if len(code) <= 3 or "-" in code else f"{code[:3]}.{code[3:]}"  # "A00-A09" names a block
+
+
 def _diagnoses(f: Findings, loc: str, raw: Any, label: str) -> tuple[str, ...] | None:
     if not fx.required(f, loc, raw, label):
         return None
@@ -355,7 +362,7 @@ def _diagnoses(f: Findings, loc: str, raw: Any, label: str) -> tuple[str, ...] |
         code = fx.as_text(item).upper().replace(" ", "").replace(".", "")
         if not code:
             continue
-        dotted = icd.add_dot(code) if icd.is_valid_item(code) else None
+        dotted = _with_dot(code) if icd.is_valid_item(code) else None
         if dotted is None:
             f.error(f"{loc}[{j}]", "unknown_diagnosis",
                     f"'{fx.as_text(item)}' is not an ICD-10-CM code.", ["e.g. Z59.01", "F32.9"])
@@ -364,7 +371,7 @@ def _diagnoses(f: Findings, loc: str, raw: Any, label: str) -> tuple[str, ...] |
             leaves = [d for d in icd.get_descendants(code) if icd.is_leaf(d)]
             f.error(f"{loc}[{j}]", "diagnosis_not_billable",
                     f"{dotted} is a category, not a billable ICD-10-CM code; use a more specific code.",
-                    [icd.add_dot(d) for d in leaves[:20]])
+                    [_with_dot(d) for d in leaves[:20]])
             ok = False
         elif dotted in values:
             f.error(f"{loc}[{j}]", "repeated_diagnosis", f"{dotted} appears twice on the line.")
