@@ -34,6 +34,7 @@ def logging_config(level: str = "INFO") -> dict:
             "uvicorn": {"handlers": ["stdout"], "level": level, "propagate": False},
             # pyx12 logs data element values (PHI); app.x12.pyx12_check also detaches it.
             "pyx12": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+            "alembic": {"level": "WARNING"},
         },
     }
 

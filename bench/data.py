@@ -54,7 +54,7 @@ def invoices(count: int, *, seed: int = 7, lines: int | None = None, providers_n
     for n in range(count):
         p, m = provs[n % len(provs)], mems[n % len(mems)]
         k = lines or rng.randint(1, 6)
-        day0 = on - timedelta(days=rng.randrange(5, 200))
+        day0 = on - timedelta(days=rng.randrange(60, 200))
         body = []
         for j in range(k):
             row = rng.choice(rows)
