@@ -5,10 +5,8 @@ provider 2000A/2010AA, per member 2000B/2010BA/2010BB, per claim 2300 (+2310B) a
 Claims split at 50 lines or 12 diagnoses; member loops at 100 claims; transactions at 5,000 claims.
 Same input, control numbers and `created` -> byte-identical text. Segments end with '~' and a newline."""
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
@@ -80,29 +78,25 @@ class RenderedBatch:
     total_charge: Decimal
 
 
-@dataclass
 class _Claim:
-    encounter: EncounterInput
-    seq: int
-    lines: list[tuple[ServiceLine, str]] = field(default_factory=list)  # (line, line control number)
-    diagnoses: list[str] = field(default_factory=list)
+    """One CLM: up to 50 lines and 12 diagnoses of one encounter."""
 
-    @property
-    def clm01(self) -> str:
-        return f"{self.encounter.claim_id_base}-{self.seq:02d}"
+    __slots__ = ("encounter", "seq", "lines", "diagnoses", "clm01", "total", "place_of_service")
 
-    @cached_property
-    def place_of_service(self) -> str:
-        """The most frequent line POS (first seen wins a tie); lines that differ carry their own in SV105."""
-        places = [line.place_of_service for line, _ in self.lines]
-        if places.count(places[0]) == len(places):
-            return places[0]
-        counts = Counter(places)
-        return max(counts, key=lambda pos: (counts[pos], -places.index(pos)))
+    def __init__(self, encounter: EncounterInput, seq: int, lines: list[tuple[ServiceLine, str]],
+                 diagnoses: list[str]):
+        self.encounter, self.seq, self.lines, self.diagnoses = encounter, seq, lines, diagnoses
+        self.clm01 = f"{encounter.claim_id_base}-{seq:02d}"
+        self.total = sum([line.charge_amount for line, _ in lines], Decimal("0"))
+        self.place_of_service = _most_frequent([line.place_of_service for line, _ in lines])
 
-    @cached_property
-    def total(self) -> Decimal:
-        return sum((line.charge_amount for line, _ in self.lines), Decimal("0"))
+
+def _most_frequent(places: list[str]) -> str:
+    """The claim's POS: the most frequent line POS (first seen wins a tie); other lines carry theirs in SV105."""
+    counts: dict[str, int] = {}
+    for pos in places:
+        counts[pos] = counts.get(pos, 0) + 1
+    return max(counts, key=counts.__getitem__)  # max keeps the first of equals; dicts keep first-seen order
 
 
 def split_claims(encounter: EncounterInput) -> list[_Claim]:
@@ -113,17 +107,21 @@ def split_claims(encounter: EncounterInput) -> list[_Claim]:
     lines = encounter.invoice.lines
     if len(encounter.line_control_numbers) != len(lines):
         raise X12ValueError("one line control number per invoice line is needed")
-    claims = [_Claim(encounter, 1)]
-    for line, control in zip(lines, encounter.line_control_numbers, strict=True):
-        current = claims[-1]
-        merged = current.diagnoses + [d for d in line.diagnosis_codes if d not in current.diagnoses]
-        if current.lines and (len(current.lines) >= MAX_LINES_PER_CLAIM or len(merged) > MAX_DIAGNOSES_PER_CLAIM):
-            current = _Claim(encounter, current.seq + 1)
-            claims.append(current)
+    pairs = list(zip(lines, encounter.line_control_numbers))
+    diagnoses = list(dict.fromkeys(d for line in lines for d in line.diagnosis_codes))
+    if len(pairs) <= MAX_LINES_PER_CLAIM and len(diagnoses) <= MAX_DIAGNOSES_PER_CLAIM:
+        return [_Claim(encounter, 1, pairs, diagnoses)]
+    groups: list[tuple[list, list[str]]] = [([], [])]
+    for line, control in pairs:
+        current, current_dx = groups[-1]
+        merged = current_dx + [d for d in line.diagnosis_codes if d not in current_dx]
+        if current and (len(current) >= MAX_LINES_PER_CLAIM or len(merged) > MAX_DIAGNOSES_PER_CLAIM):
+            groups.append(([], []))
+            current = groups[-1][0]
             merged = list(dict.fromkeys(line.diagnosis_codes))
-        current.lines.append((line, control))
-        current.diagnoses = merged
-    return claims
+        current.append((line, control))
+        groups[-1] = (current, merged)
+    return [_Claim(encounter, seq, group, dx) for seq, (group, dx) in enumerate(groups, start=1)]
 
 
 def _text(value: str | None) -> str:

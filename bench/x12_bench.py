@@ -1,0 +1,85 @@
+"""The X12 writer alone and pyx12 validation of the same file (one process, then split by ST across
+processes). Claims are built in memory: a pool of invoices checked by the real rules, each reused under
+fresh invoice numbers and member CINs, so that rendering sees 100,000 distinct claims."""
+
+import dataclasses
+import time
+from datetime import UTC, date, datetime
+
+from app.codetable import CodeTables, load_code_list
+from app.invoices.rules import RuleContext, check_invoice
+from app.x12.loops837p import ControlNumbers, EncounterInput, Envelope, render_837p
+from app.x12.pyx12_check import default_processes, validate_837, validate_837_parallel
+from bench.data import REPO, invoices
+
+
+def rule_context() -> RuleContext:
+    codes = REPO / "codes"
+    return RuleContext(CodeTables.load(codes / "allowed_codes"), load_code_list(codes / "place_of_service.csv"),
+                       load_code_list(codes / "us_states.csv"), date.today())
+
+
+def encounters(claims: int, lines: int = 3, pool: int = 2000) -> list[EncounterInput]:
+    ctx = rule_context()
+    checked = []
+    for raw in invoices(min(pool, claims), lines=lines):
+        result = check_invoice(raw, ctx)
+        if result.findings.errors:
+            raise RuntimeError(f"generator made an invalid invoice: {result.findings.errors[0]}")
+        checked.append(result.invoice)
+    out = []
+    for n in range(claims):
+        base = checked[n % len(checked)]
+        inv = dataclasses.replace(base, invoice_number=f"W{n}",
+                                  member=dataclasses.replace(base.member, cin=f"{80000000 + n // 2}Z"))
+        out.append(EncounterInput(invoice=inv, claim_id_base=inv.invoice_number, encounter_id=str(n),
+                                  line_control_numbers=tuple(f"E{n}-{i}" for i in range(1, lines + 1))))
+    return out
+
+
+def render(batch: list[EncounterInput]):
+    return render_837p(batch, envelope=Envelope(), control=ControlNumbers(1, 1, 1), mode="encounter",
+                       created=datetime(2026, 11, 22, 9, 0, tzinfo=UTC), batch_id="BENCH")
+
+
+def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) -> dict:
+    batch = encounters(claims)
+    times, floors, ratios = [], [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = render(batch)
+        elapsed = time.perf_counter() - t
+        segments = out.text.split("~\n")[:-1]
+        t = time.perf_counter()
+        floor_text = "~\n".join(segments) + "~\n"
+        floor = time.perf_counter() - t
+        assert floor_text == out.text
+        times.append(elapsed)
+        floors.append(floor)
+        ratios.append(elapsed / floor)
+    result = {"writer_claims": claims, "writer_s": sorted(times)[len(times) // 2],
+              "writer_claims_per_s": claims / sorted(times)[len(times) // 2],
+              "floor_s": sorted(floors)[len(floors) // 2], "writer_to_floor": sorted(ratios)[len(ratios) // 2]}
+
+    text = render(batch[:validate_claims]).text
+    t = time.perf_counter()
+    single = validate_837(text)
+    one = time.perf_counter() - t
+    processes = default_processes()
+    validate_837_parallel(text[:0] or render(batch[:10]).text, processes)  # start the pool outside the clock
+    t = time.perf_counter()
+    parallel = validate_837_parallel(text, processes)
+    many = time.perf_counter() - t
+    if not (single.ok and parallel.ok):
+        raise RuntimeError("pyx12 found problems in the bench file")
+    result.update({"pyx12_claims": validate_claims, "pyx12_single_claims_per_s": validate_claims / one,
+                   "pyx12_parallel_claims_per_s": validate_claims / many, "pyx12_processes": processes,
+                   "pyx12_speedup": one / many})
+    return result
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(run(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
+              int(sys.argv[2]) if len(sys.argv) > 2 else 20_000))
