@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 
 from app.invoices.domain import Invoice, Provider, ServiceLine
 from app.invoices.fields import to_x12_ascii
-from app.x12.segments import Raw, X12ValueError, amount, ccyymmdd, check_all, composite, isa, join, segment
+from app.x12.segments import SEGMENT, Raw, X12ValueError, amount, ccyymmdd, check_all, composite, isa, join, segment
 
 MAX_LINES_PER_CLAIM = 50
 MAX_DIAGNOSES_PER_CLAIM = 12
@@ -151,13 +151,27 @@ def _renders_differently(inv: Invoice) -> bool:
     return (r.name, r.last_name) != (b.name, b.last_name)
 
 
+_T = SEGMENT + "\n"  # between segments that are written together as one piece
+
+
 class _Builder:
+    """Pieces of text, each one or more segments; `count` is the file segment number of the last (ISA = 1)."""
+
+    __slots__ = ("pieces", "count")
+
     def __init__(self) -> None:
-        self.segments: list[str] = []
+        self.pieces: list[str] = []
+        self.count = 0
 
     def add(self, tag: str, *elements: object) -> int:
-        self.segments.append(segment(tag, *elements))
-        return len(self.segments)  # file segment number (ISA = 1)
+        self.pieces.append(segment(tag, *elements))
+        self.count += 1
+        return self.count
+
+    def write(self, segments: list[str]) -> int:
+        self.pieces.append(_T.join(segments))
+        self.count += len(segments)
+        return self.count
 
 
 def _loop_2010aa(b: _Builder, p: Provider) -> None:
@@ -176,11 +190,11 @@ def _loop_2010ba_2010bb(b: _Builder, inv: Invoice) -> None:
     last, first, address, city, payer = (_text(m.last_name), _text(m.first_name), _text(m.address), _text(m.city),
                                          _text(inv.payer_name))
     check_all([last, first, m.cin, address, city, m.state, m.zip, payer, inv.primary_payer_identifier])
-    b.segments += [
+    b.write([
         f"NM1*IL*1*{last.strip()}*{first.strip()}****MI*{m.cin.strip()}", f"N3*{address.strip()}",
         f"N4*{city.strip()}*{m.state.strip()}*{m.zip.strip()}", f"DMG*D8*{_date(m.date_of_birth)}*U",
         f"NM1*PR*2*{payer.strip()}*****PI*{inv.primary_payer_identifier.strip()}",
-    ]
+    ])
 
 
 def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
@@ -193,20 +207,20 @@ def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
                *(v for line, control in lines
                  for v in (line.procedure_code, *line.modifiers, line.place_of_service, control))])
     pos = claim.place_of_service
-    out = b.segments
-    out.append(f"CLM*{claim.clm01}*{amount(claim.total)}***{pos}:B:{enc.frequency}*Y*A*Y*Y")
-    first = len(out)
+    head = [f"CLM*{claim.clm01}*{amount(claim.total)}***{pos}:B:{enc.frequency}*Y*A*Y*Y"]
     if inv.authorization_number:
-        out.append(f"REF*G1*{inv.authorization_number.strip()}")
+        head.append(f"REF*G1*{inv.authorization_number.strip()}")
     if enc.frequency in ("7", "8"):
-        out.append(f"REF*F8*{enc.original_reference.strip()}")
+        head.append(f"REF*F8*{enc.original_reference.strip()}")
     if inv.control_number:
-        out.append(f"REF*D9*{inv.control_number.strip()}")
+        head.append(f"REF*D9*{inv.control_number.strip()}")
     if inv.member.medical_record_number:
-        out.append(f"REF*EA*{inv.member.medical_record_number.strip()}")
+        head.append(f"REF*EA*{inv.member.medical_record_number.strip()}")
     pointer_of = {d: str(i) for i, d in enumerate(claim.diagnoses, start=1)}
-    out.append("HI*" + "*".join(f"{'ABK' if i == 0 else 'ABF'}:{d.replace('.', '')}"
-                                for i, d in enumerate(claim.diagnoses)))
+    head.append("HI*" + "*".join(f"{'ABK' if i == 0 else 'ABF'}:{d.replace('.', '')}"
+                                 for i, d in enumerate(claim.diagnoses)))
+    first = b.count + 1
+    b.write(head)
     if _renders_differently(inv):
         r = inv.rendering_provider
         npi = ("XX", r.npi) if r.npi else ("", "")
@@ -214,18 +228,18 @@ def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
             b.add("NM1", "82", "1", _text(r.last_name), _text(r.first_name), "", "", "", *npi)
         else:
             b.add("NM1", "82", "2", _text(r.name), "", "", "", "", *npi)
+    pieces = []
     for n, (line, control) in enumerate(lines, start=1):
         procedure = ":".join(("HC", line.procedure_code, *line.modifiers))
-        pointers = ":".join(pointer_of[d] for d in line.diagnosis_codes)
+        pointers = ":".join([pointer_of[d] for d in line.diagnosis_codes])
         line_pos = line.place_of_service if line.place_of_service != pos else ""
         start, end = line.service_start_date, line.service_end_date
-        out.append(f"LX*{n}")
-        out.append(f"SV1*{procedure}*{amount(line.charge_amount)}*UN*{amount(line.encounter_units)}*{line_pos}**"
-                   f"{pointers}")
-        out.append(f"DTP*472*D8*{ccyymmdd(start)}" if start == end
-                   else f"DTP*472*RD8*{ccyymmdd(start)}-{ccyymmdd(end)}")
-        out.append(f"REF*6R*{control}")
-    return first, len(out)
+        dates = f"D8*{ccyymmdd(start)}" if start == end else f"RD8*{ccyymmdd(start)}-{ccyymmdd(end)}"
+        pieces.append(f"LX*{n}{_T}SV1*{procedure}*{amount(line.charge_amount)}*UN*{amount(line.encounter_units)}*"
+                      f"{line_pos}**{pointers}{_T}DTP*472*{dates}{_T}REF*6R*{control}")
+    b.pieces.append(_T.join(pieces))
+    b.count += 4 * len(lines)
+    return first, b.count
 
 
 def render_837p(
@@ -237,10 +251,11 @@ def render_837p(
     ordered = sorted(encounters, key=lambda e: (_billing_key(e.invoice.billing_provider), e.invoice.member.cin))
     claims = [c for e in ordered for c in split_claims(e)]
     b = _Builder()
-    b.segments.append(isa(sender_qualifier=envelope.sender_qualifier, sender_id=envelope.sender_id,
+    b.pieces.append(isa(sender_qualifier=envelope.sender_qualifier, sender_id=envelope.sender_id,
                           receiver_qualifier=envelope.receiver_qualifier, receiver_id=envelope.receiver_id,
                           date6=created.strftime("%y%m%d"), time4=created.strftime("%H%M"),
                           control=control.isa13, usage=envelope.usage))
+    b.count = 1
     b.add("GS", "HC", envelope.gs_sender, envelope.gs_receiver, created.strftime("%Y%m%d"),
           created.strftime("%H%M"), control.gs06, "X", VERSION)
     refs: list[ClaimRef] = []
@@ -264,8 +279,7 @@ def render_837p(
                 member_claims = list(member_claims)
                 for i in range(0, len(member_claims), MAX_CLAIMS_PER_MEMBER_LOOP):
                     hl += 1
-                    b.segments += [f"HL*{hl}*{provider_hl}*22*0", "SBR*P*18*******MC"]
-                    member_at = len(b.segments) - 1
+                    member_at = b.write([f"HL*{hl}*{provider_hl}*22*0", "SBR*P*18*******MC"]) - 1
                     _loop_2010ba_2010bb(b, member_claims[i].encounter.invoice)
                     for claim in member_claims[i:i + MAX_CLAIMS_PER_MEMBER_LOOP]:
                         first, last = _loop_2300(b, claim)
@@ -275,8 +289,8 @@ def render_837p(
                             last_segment=last, member_loop_segment=member_at, st_segment=st_at,
                             total_charge=claim.total,
                         ))
-        b.add("SE", len(b.segments) + 1 - st_at + 1, st02)
+        b.add("SE", b.count + 1 - st_at + 1, st02)
     b.add("GE", len(chunks), control.gs06)
     b.add("IEA", 1, f"{control.isa13:09d}")
-    return RenderedBatch(text=join(b.segments), claims=tuple(refs), transaction_count=len(chunks),
-                         segment_count=len(b.segments), total_charge=sum((c.total for c in claims), Decimal("0")))
+    return RenderedBatch(text=join(b.pieces), claims=tuple(refs), transaction_count=len(chunks),
+                         segment_count=b.count, total_charge=sum((c.total for c in claims), Decimal("0")))
