@@ -5,6 +5,7 @@ provider 2000A/2010AA, per member 2000B/2010BA/2010BB, per claim 2300 (+2310B) a
 Claims split at 50 lines or 12 diagnoses; member loops at 100 claims; transactions at 5,000 claims.
 Same input, control numbers and `created` -> byte-identical text. Segments end with '~' and a newline."""
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -246,6 +247,18 @@ def render_837p(
     encounters: Sequence[EncounterInput], *, envelope: Envelope, control: ControlNumbers,
     mode: Literal["claim", "encounter"], created: datetime, batch_id: str,
 ) -> RenderedBatch:
+    # Rendering allocates millions of short-lived strings and no reference cycles; the cyclic collector
+    # would rescan the whole (large) heap again and again, so it is paused for the duration.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _render(encounters, envelope, control, mode, created, batch_id)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _render(encounters, envelope, control, mode, created, batch_id) -> RenderedBatch:  # noqa: ANN001
     if mode not in ("claim", "encounter"):
         raise X12ValueError(f"mode {mode!r} is not claim or encounter")
     ordered = sorted(encounters, key=lambda e: (_billing_key(e.invoice.billing_provider), e.invoice.member.cin))
