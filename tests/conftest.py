@@ -16,6 +16,7 @@ from app.db import Base  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from factories import ADMIN, ADMIN_KEY  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +37,6 @@ def database_url(tmp_path_factory):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-ADMIN_KEY = "test-bootstrap-admin-key"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 import copy
 from datetime import date, timedelta
 
+# The bootstrap admin key the test settings carry (tests/conftest.py); role tests make their own keys.
+ADMIN_KEY = "test-bootstrap-admin-key"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
 BILLING_NPI = "1999999992"
 RENDERING_NPI = "1234567893"
 OTHER_NPI = "1245319599"

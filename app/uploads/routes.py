@@ -3,10 +3,10 @@
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
 from sqlalchemy import select, update
 
-from app.auth.caller import CallerDep
+from app.auth.caller import Allow, CallerDep
 from app.db import Database
 from app.deps import RuleContextDep, SettingsDep
 from app.errors import problem_response
@@ -89,6 +89,7 @@ def download_template_csv():
 
 @router.post(
     "",
+    dependencies=[Depends(Allow("provider", "finance"))],  # ops reads uploads but does not send them
     status_code=201,
     response_model=UploadOut,
     responses={202: {"model": UploadOut, "description": "A large file: queued as a background job; poll the "
@@ -182,7 +183,8 @@ def download_annotated(upload_id: str, request: Request, caller: CallerDep):
     return _attachment(body, XLSX, f"{name}-checked.xlsx")
 
 
-@router.post("/{upload_id}/resume", response_model=UploadOut, status_code=202, responses={404: PROBLEM, 409: PROBLEM})
+@router.post("/{upload_id}/resume", response_model=UploadOut, status_code=202, responses={404: PROBLEM, 409: PROBLEM},
+             dependencies=[Depends(Allow("provider", "finance"))])
 def resume_upload(upload_id: str, request: Request, caller: CallerDep, settings: SettingsDep):
     """Queue an upload again that failed or whose worker died; invoices it already stored are not stored
     twice. A running upload with a live worker, or a completed one, is left alone (409)."""

@@ -11,8 +11,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.x12.pyx12_check import validate_837
 from auth.test_keys_and_roles import make_key
-from conftest import ADMIN, ADMIN_KEY
-from factories import ecm_invoice
+from factories import ADMIN, ADMIN_KEY, ecm_invoice
 
 # Recognisable PHI: if any of these shows up in a log line, something logs what it must not.
 PHI = {"member_first_name": "Quetzalcoatlina", "member_last_name": "Zyxwvutsrqpon", "member_cin": "97531864Q",
