@@ -49,6 +49,9 @@ class BatchRow(Base):
     isa13: Mapped[int] = mapped_column(BigInteger)
     gs06: Mapped[int] = mapped_column(BigInteger)
     st02_first: Mapped[int] = mapped_column(BigInteger)
+    # host:pid:process start (clock ticks since boot) of the process cutting it, so that a dead cutter's batch
+    # is reclaimed at once on the same host instead of after cut_stale_after_seconds
+    cutter: Mapped[str | None] = mapped_column(String(120))
     transaction_count: Mapped[int] = mapped_column(Integer, default=0)
     claim_count: Mapped[int] = mapped_column(Integer, default=0)
     line_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,6 +9,8 @@ A cutter that dies between 1 and 3 leaves a batch in `cutting`; the next cut aba
 `cut_stale_after_seconds` and its encounters go back to the queue. Control numbers are never reused."""
 
 import hashlib
+import os
+import socket
 import logging
 import math
 import uuid
@@ -55,12 +57,36 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), or None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def this_cutter() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid()) or '?'}"
+
+
+def _cutter_is_dead(cutter: str | None) -> bool:
+    """True only when we can tell: same host, and no process with that pid and start time exists."""
+    if not cutter:
+        return False
+    host, _, rest = cutter.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or started == "?" or not os.path.exists("/proc/self/stat"):
+        return False
+    return _process_start(int(pid)) != started
+
+
 def reclaim_abandoned(session: Session, stale_after: timedelta) -> int:
-    """Batches stuck in `cutting` (their cutter died) are abandoned; their encounters return to the queue."""
+    """Batches stuck in `cutting` are abandoned and their encounters return to the queue: at once when their
+    cutter was on this host and has died (killed, crashed, restarted), else after `stale_after`."""
     cutoff = _now() - stale_after
-    stale = list(session.scalars(
-        select(BatchRow).where(BatchRow.status == "cutting", BatchRow.created_at < cutoff).with_for_update()
-    ))
+    cutting = list(session.scalars(select(BatchRow).where(BatchRow.status == "cutting").with_for_update()))
+    stale = [b for b in cutting if b.created_at < cutoff or _cutter_is_dead(b.cutter)]
     for batch in stale:
         batch.status = "abandoned"
         session.execute(
@@ -95,7 +121,7 @@ def _claim_encounters(session: Session, request: CutRequest, stale_after: timede
         raise NothingToCut("No queued encounters match.")
     now = _now()
     batch = BatchRow(
-        public_id=str(uuid.uuid4()), mode=request.mode, payer_id=request.payer_id, status="cutting",
+        public_id=str(uuid.uuid4()), mode=request.mode, payer_id=request.payer_id, status="cutting", cutter=this_cutter(),
         isa13=allocate(session, "isa13"), gs06=allocate(session, "gs06"),
         st02_first=allocate(session, "st02", math.ceil(worst_case_claims / MAX_CLAIMS_PER_ST)),
         encounter_count=len(picked), validation={}, created_at=now,
