@@ -1,13 +1,12 @@
 """GET /v1/audit: the audit trail, for admins."""
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from app import cursors
 from app.auth import audit
 from app.auth.caller import Allow
 from app.deps import SessionDep, SettingsDep
@@ -46,16 +45,10 @@ def list_audit_events(
 ):
     """Who did what to which resource, when, from where, with what outcome — oldest first. Filter by key,
     resource, outcome and time; follow `next_cursor` for the next page."""
-    after = None
-    if cursor:
-        try:
-            after = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode().removeprefix("a:"))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise HTTPException(400, "The cursor is not one this API handed out.") from None
+    after = cursors.decode("a", cursor)
     size = min(limit or settings.page_size_default, settings.page_size_max)
     rows = audit.query(session, key_id=key_id, resource_type=resource_type, resource_id=resource_id,
                        outcome=outcome, since=since, until=until, after_id=after, limit=size)
-    next_cursor = (base64.urlsafe_b64encode(f"a:{rows[-1].id}".encode()).decode().rstrip("=")
-                   if len(rows) == size else None)
+    next_cursor = cursors.encode("a", rows[-1].id) if len(rows) == size else None
     return AuditPage(items=[AuditEventOut.model_validate(r, from_attributes=True) for r in rows],
                      next_cursor=next_cursor)

@@ -1,7 +1,5 @@
 """Batches for MCP encounter pipelines: cut, pull by cursor, download the exact bytes, acknowledge."""
 
-import base64
-import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
@@ -9,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from app import cursors
 from app.batches import service
 from app.batches.acks import AckRefused, apply_999
 from app.batches.models import BatchRow
@@ -50,12 +49,7 @@ async def cut_batch(request: Request, settings: SettingsDep, body: CutIn | None 
 
 
 def _cursor(value: str | None) -> int:
-    if not value:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(value.encode() + b"==").decode().removeprefix("r:"))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise HTTPException(400, "cursor is not one this API issued; start again without it.") from None
+    return cursors.decode("r", value) or 0
 
 
 @router.get("", response_model=BatchPage, responses={400: PROBLEM})
@@ -73,7 +67,7 @@ def list_batches(
     ))
     last = rows[-1].release_seq if rows else after
     return BatchPage(items=[batch_out(b) for b in rows],
-                     next_cursor=base64.urlsafe_b64encode(f"r:{last}".encode()).decode().rstrip("="))
+                     next_cursor=cursors.encode("r", last))
 
 
 def _batch(session, batch_id: str) -> BatchRow:

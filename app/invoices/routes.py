@@ -1,12 +1,11 @@
 """HTTP endpoints for invoices: thin — parse, call one service function, shape the response."""
 
-import base64
-import binascii
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
+from app import cursors
 from app.auth.caller import Allow, Caller, CallerDep
 from app.deps import RuleContextDep, SessionDep, SettingsDep
 from app.errors import problem_response
@@ -181,19 +180,6 @@ def void_invoice(invoice_id: str, session: SessionDep, caller: CallerDep):
                          downstream=outcome.downstream, message=outcome.message)
 
 
-def _decode_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode().removeprefix("i:"))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise HTTPException(400, "cursor is not one this API issued; start again without it.") from None
-
-
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
-
-
 @router.get("", response_model=InvoicePage, responses={400: PROBLEM})
 def list_invoices(
     session: SessionDep,
@@ -214,8 +200,8 @@ def list_invoices(
         received_from=received_from, received_to=received_to,
         billing_npis=caller.npis if caller.is_provider else None,
     )
-    rows = service.list_invoices(session, filters, _decode_cursor(cursor), size + 1)
+    rows = service.list_invoices(session, filters, cursors.decode("i", cursor), size + 1)
     more = len(rows) > size
     rows = rows[:size]
     return InvoicePage(items=[invoice_out(r, caller) for r in rows],
-                       next_cursor=_encode_cursor(rows[-1].id) if more else None)
+                       next_cursor=cursors.encode("i", rows[-1].id) if more else None)

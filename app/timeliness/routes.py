@@ -141,7 +141,7 @@ def summary(session: SessionDep, settings: SettingsDep, policy: PolicyDep, filte
 @router.get("/providers", response_model=ProvidersOut, responses={422: PROBLEM})
 def providers(session: SessionDep, settings: SettingsDep, policy: PolicyDep, filters: FiltersDep,
               as_of: AsOf = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-              offset: Annotated[int, Query(ge=0)] = 0):
+              offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
     """One row per billing provider (NPI + TIN): volume, pct30, pct90, median days to pay, open count and
     dollars, oldest open item, contested rate and top contest reasons, interest and penalties."""
     day = as_of or _today(settings)
