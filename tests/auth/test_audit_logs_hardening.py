@@ -143,3 +143,15 @@ def test_rate_limit_per_key_answers_429_with_retry_after(database_url):
         assert statuses == [200, 200, 200, 429]
         r = c.get("/v1/codes")
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_uploads_over_the_size_or_row_limit_are_413(settings):
+    for limits, rows in (({"upload_max_bytes": 4000}, 60), ({"upload_max_rows": 2}, 20)):
+        app = create_app(settings.model_copy(update=limits))
+        with TestClient(app, headers=ADMIN) as c:
+            header, first_example, *_ = c.get("/v1/uploads/template.csv").text.strip().splitlines()
+            body = (header + "\n" + "\n".join([first_example] * rows) + "\n").encode()
+            r = c.post("/v1/uploads", files={"file": ("big.csv", body, "text/csv")})
+            assert r.status_code == 413, (limits, r.status_code)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert c.get("/v1/invoices").json()["items"] == []
