@@ -34,15 +34,16 @@ def test_writer_refuses_or_writes_exactly_the_elements_given(values):
     assert all(ch not in "~:^" and 32 <= ord(ch) < 127 for ch in text)
 
 
-SAMPLE_999 = None
+def _rejecting_999() -> str:
+    from encounters837.test_loops837p import encounter, render
+
+    return validate_837(render([encounter(ecm_invoice())]).text.replace("*U~", "*Q~", 1)).ack_999
+
+
+SAMPLE_999 = _rejecting_999()  # made before Hypothesis runs: pyx12 draws on `random`, which strategies must not
 
 
 def sample_999() -> str:
-    global SAMPLE_999
-    if SAMPLE_999 is None:
-        from encounters837.test_loops837p import encounter, render
-
-        SAMPLE_999 = validate_837(render([encounter(ecm_invoice())]).text.replace("*U~", "*Q~", 1)).ack_999
     return SAMPLE_999
 
 
