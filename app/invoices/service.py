@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -186,7 +186,9 @@ def _find_by_natural_key(session: Session, billing_npi: str, invoice_number: str
     return session.scalar(
         select(InvoiceRow).options(selectinload(InvoiceRow.lines))
         .where(InvoiceRow.billing_npi == billing_npi, InvoiceRow.invoice_number == invoice_number,
-               InvoiceRow.status == "accepted")
+               # Spelled as in the partial unique indexes' WHERE, so SQLite can use them (it cannot match a
+               # bound parameter or "active = 1" against the index condition, and scans the table instead).
+               InvoiceRow.status == literal_column("'accepted'"))
     )
 
 
@@ -217,7 +219,7 @@ def _check_stored_duplicates(session: Session, result: CheckResult, exclude_invo
     query = (
         select(InvoiceLineRow, InvoiceRow.public_id, InvoiceRow.invoice_number)
         .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
-        .where(InvoiceLineRow.active, InvoiceLineRow.billing_npi == result.billing_npi,
+        .where(literal_column("invoice_lines.active"), InvoiceLineRow.billing_npi == result.billing_npi,
                InvoiceLineRow.member_cin == result.member_cin, or_(*conditions))
         .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
     )

@@ -47,8 +47,9 @@ def build_invoice(rows: list[SheetRow]) -> dict:
     for name in INVOICE_FIELDS:
         if name not in rows[0].values:
             continue
-        if len(rows) == 1:
-            raw[name] = rows[0].values[name]
+        first = rows[0].values[name]
+        if all(r.values.get(name) == first for r in rows):  # the usual case: nothing to reconcile
+            raw[name] = first
             continue
         by_key: dict[str, str | None] = {}
         counts = Counter()
@@ -98,6 +99,9 @@ def disagreements(rows: list[SheetRow], columns_by_field: dict[str, Column], inv
     for name in INVOICE_FIELDS:
         column = columns_by_field.get(name)
         if column is None:
+            continue
+        first = rows[0].values.get(name)
+        if all(r.values.get(name) == first for r in rows):
             continue
         keys = [_canonical(r.values.get(name)) for r in rows]
         counts = Counter(keys)
