@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.caller import Caller
 from app.invoices import service
 from app.invoices.problems import Problem
 from app.invoices.rules import RuleContext
@@ -40,6 +41,7 @@ class JobContext:
     timezone: str
     worker_id: str
     stop: threading.Event | None = None
+    policy: object = None  # the app's TimelinessPolicy; None: submit_invoice takes it from the environment
     flush_seconds: float = 1.0
     flush_invoices: int = 500
 
@@ -173,11 +175,13 @@ def _example(inp: GroupInput) -> InvoiceResult:
         for n in inp.group.row_numbers])
 
 
-def _checked_without_storing(session: Session, ctx: RuleContext, inp: GroupInput
+def _checked_without_storing(session: Session, ctx: RuleContext, inp: GroupInput, caller: Caller
                              ) -> tuple[list[Located], list[Located], str | None]:
     """Errors and warnings of an invoice, the cross-row disagreements included, and its billing NPI."""
+    if (denied := _out_of_scope(inp, caller)) is not None:
+        return denied.problems, [], None
     conflicts = disagreements(inp.rows, inp.by_field, inp.group.invoice_number)
-    result = service.validate(session, build_invoice(inp.rows), ctx)
+    result = service.validate(session, build_invoice(inp.rows), ctx, caller=caller)
     disputed = {p.field for p in conflicts}
     errors = conflicts + inp.located(result.findings.errors, "error", disputed)
     return errors, inp.located(result.findings.warnings, "warning", disputed), result.billing_npi
@@ -187,18 +191,31 @@ def _record_rejection(session: Session, billing_npi: str | None, errors: list[Lo
     service.record_rejection(session, billing_npi, [Problem(p.field or "file", p.code, "") for p in errors], SOURCE)
 
 
-def submit_group(session: Session, ctx: RuleContext, job: JobContext, inp: GroupInput,
+def _out_of_scope(inp: GroupInput, caller: Caller) -> InvoiceResult | None:
+    """A provider key uploads only for its own billing NPIs, as it submits only for them."""
+    if caller.may_act_for(inp.group.billing_npi):
+        return None
+    column = inp.by_field.get("billing_provider_npi")
+    return InvoiceResult(inp.group, "rejected", problems=[
+        Located("error", n, column, "billing_provider_npi", "npi_not_in_key_scope",
+                "The billing provider NPI must be one this API key was issued for; the invoice was not checked "
+                "further or stored.", sorted(caller.npis)) for n in inp.group.row_numbers])
+
+
+def submit_group(session: Session, ctx: RuleContext, job: JobContext, inp: GroupInput, caller: Caller,
                  resumed_since: datetime | None = None) -> InvoiceResult:
     if inp.group.example:
         return _example(inp)
+    if (denied := _out_of_scope(inp, caller)) is not None:
+        return denied
     if disagreements(inp.rows, inp.by_field, inp.group.invoice_number):
         # The rows do not say which value is the invoice's: report everything else too, store nothing.
-        errors, warnings, npi = _checked_without_storing(session, ctx, inp)
+        errors, warnings, npi = _checked_without_storing(session, ctx, inp, caller)
         _record_rejection(session, npi, errors)
         return InvoiceResult(inp.group, "rejected", problems=errors + warnings)
     try:
         outcome = service.submit_invoice(session, build_invoice(inp.rows), ctx, timezone=job.timezone,
-                                         source=SOURCE)
+                                         source=SOURCE, caller=caller, policy=job.policy)
     except service.IntakeRejected as rejected:
         return InvoiceResult(inp.group, "rejected", problems=inp.located(rejected.problems, "error")
                              + inp.located(rejected.warnings, "warning"))
@@ -249,6 +266,7 @@ def _run(job: JobContext, upload_id: int) -> str:
     columns = [Column(**c) for c in upload.columns]
     by_field = {c.field: c for c in columns if c.field}
     resumed_since = upload.started_at if upload.attempts > 1 else None
+    caller = Caller(key_id=upload.created_by, role=upload.caller_role, npis=frozenset(upload.caller_npis))
 
     with job.sessionmaker() as s:
         def rows_read(n: int) -> None:
@@ -257,9 +275,9 @@ def _run(job: JobContext, upload_id: int) -> str:
         with SpooledGroups(sheet, columns, on_progress=rows_read) as groups:
             _set(s, job, upload_id, rows_read=groups.rows, rows_total=groups.rows, invoices_total=len(groups))
             if upload.mode == "all_or_nothing":
-                status = _all_or_nothing(job, s, upload_id, groups, by_field)
+                status = _all_or_nothing(job, s, upload_id, groups, by_field, caller)
             else:
-                status = _per_invoice(job, s, upload_id, groups, by_field, done, resumed_since)
+                status = _per_invoice(job, s, upload_id, groups, by_field, done, resumed_since, caller)
     log.info("upload %s", status, extra={"upload_id": upload.public_id, "rows": groups.rows,
                                          "invoices": len(groups)})
     return status
@@ -283,7 +301,7 @@ def _stopping(job: JobContext) -> bool:
 
 
 def _per_invoice(job: JobContext, s: Session, upload_id: int, groups: SpooledGroups, by_field: dict[str, Column],
-                 done: set[int], resumed_since: datetime | None) -> str:
+                 done: set[int], resumed_since: datetime | None, caller: Caller) -> str:
     ctx = job.rule_context()
     pending = Pending(job, upload_id)
     for group in groups:
@@ -293,7 +311,7 @@ def _per_invoice(job: JobContext, s: Session, upload_id: int, groups: SpooledGro
             pending.flush(s, status="queued", worker_id=None)
             return "queued"
         inp = GroupInput(group, groups.load(group), by_field)
-        pending.record(submit_group(s, ctx, job, inp, resumed_since))
+        pending.record(submit_group(s, ctx, job, inp, caller, resumed_since))
         if pending.due():
             pending.flush(s)
     pending.flush(s, **_finish_values())
@@ -301,7 +319,7 @@ def _per_invoice(job: JobContext, s: Session, upload_id: int, groups: SpooledGro
 
 
 def _all_or_nothing(job: JobContext, s: Session, upload_id: int, groups: SpooledGroups,
-                    by_field: dict[str, Column]) -> str:
+                    by_field: dict[str, Column], caller: Caller) -> str:
     """Check every invoice first; store them all in one transaction only if none has an error."""
     ctx = job.rule_context()
     _set(s, job, upload_id, rows_validated=0)  # a re-run starts the checks again
@@ -315,7 +333,7 @@ def _all_or_nothing(job: JobContext, s: Session, upload_id: int, groups: Spooled
         if group.example:
             checked.append((group, [], _example(inp).problems, None))
         else:
-            checked.append((group, *_checked_without_storing(s, ctx, inp)))
+            checked.append((group, *_checked_without_storing(s, ctx, inp, caller)))
         counter.deltas["rows_validated"] += len(group.rows)
         if counter.due():
             counter.flush(s)
@@ -330,11 +348,11 @@ def _all_or_nothing(job: JobContext, s: Session, upload_id: int, groups: Spooled
             pending.record(InvoiceResult(group, status, problems=errors + warnings), count_validated=False)
         pending.flush(s, **_finish_values())
         return "completed"
-    return _store_all(job, s, upload_id, groups, by_field, ctx, checked)
+    return _store_all(job, s, upload_id, groups, by_field, ctx, checked, caller)
 
 
 def _store_all(job: JobContext, s: Session, upload_id: int, groups: SpooledGroups, by_field: dict[str, Column],
-               ctx: RuleContext, checked: list) -> str:
+               ctx: RuleContext, checked: list, caller: Caller) -> str:
     """One outer transaction; each submit_invoice commit only releases a savepoint inside it."""
     pending = Pending(job, upload_id)
     failed: InvoiceResult | None = None
@@ -346,7 +364,7 @@ def _store_all(job: JobContext, s: Session, upload_id: int, groups: SpooledGroup
             _heartbeat_in(tx, job, upload_id)
             for group, _, warnings, _ in checked:
                 inp = GroupInput(group, groups.load(group), by_field)
-                result = submit_group(tx, ctx, job, inp)
+                result = submit_group(tx, ctx, job, inp, caller)
                 if result.status == "rejected":  # a race with another submission, or a duplicate within the file
                     failed = result
                     break

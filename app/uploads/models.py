@@ -19,6 +19,10 @@ class UploadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(36))
     created_by: Mapped[str] = mapped_column(String(64), index=True)  # Caller.key_id, never a person's name
+    # The uploader's role and billing-NPI scope, so a background job checks each invoice as the caller's own
+    # POST /v1/invoices would be checked.
+    caller_role: Mapped[str] = mapped_column(String(20))
+    caller_npis: Mapped[list] = mapped_column(JSON)
     filename: Mapped[str] = mapped_column(String(255))
     file_format: Mapped[str] = mapped_column(String(4))  # csv | xlsx
     mode: Mapped[str] = mapped_column(String(20))  # per_invoice | all_or_nothing

@@ -56,7 +56,8 @@ def create_upload(session: Session, *, filename: str, content: bytes, mode: str,
     background = sheet.rows_estimate is None or sheet.rows_estimate > sync_max_rows
     at = now()
     upload = UploadRow(
-        public_id=str(uuid.uuid4()), created_by=caller.key_id, filename=(filename or "upload")[:255],
+        public_id=str(uuid.uuid4()), created_by=caller.key_id, caller_role=caller.role,
+        caller_npis=sorted(caller.npis), filename=(filename or "upload")[:255],
         file_format=sheet.file_format, mode=mode, status="queued" if background else "running",
         worker_id=None if background else worker_id, heartbeat_at=None if background else at,
         attempts=0 if background else 1, created_at=at, started_at=None if background else at,

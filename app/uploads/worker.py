@@ -18,6 +18,7 @@ from app.db import Database
 from app.invoices.rules import RuleContext
 from app.invoices.service import today_for_checks
 from app.settings import Settings
+from app.timeliness.policy import policy_from_settings
 from app.uploads.job import JobContext, claim, claimable_ids, run_upload
 
 log = logging.getLogger("encounter_service.uploads")
@@ -40,7 +41,7 @@ def job_context(database: Database, settings: Settings, rule_context, worker_id:
                 stop: threading.Event | None = None) -> JobContext:
     return JobContext(engine=database.engine, sessionmaker=database.sessionmaker, rule_context=rule_context,
                       timezone=settings.timezone, worker_id=worker_id, stop=stop,
-                      flush_seconds=settings.upload_progress_seconds)
+                      flush_seconds=settings.upload_progress_seconds, policy=policy_from_settings(settings))
 
 
 def job_context_from_settings(settings: Settings, worker_id: str) -> tuple[JobContext, Database]:

@@ -21,6 +21,8 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
         sa.Column('public_id', sa.String(length=36), nullable=False),
         sa.Column('created_by', sa.String(length=64), nullable=False),
+        sa.Column('caller_role', sa.String(length=20), nullable=False),
+        sa.Column('caller_npis', sa.JSON(), nullable=False),
         sa.Column('filename', sa.String(length=255), nullable=False),
         sa.Column('file_format', sa.String(length=4), nullable=False),
         sa.Column('mode', sa.String(length=20), nullable=False),

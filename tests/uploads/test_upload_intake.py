@@ -308,6 +308,13 @@ def test_uploads_record_the_caller_and_a_provider_key_sees_only_its_own(client, 
     assert client.get(f"/v1/uploads/{body['id']}").status_code == 200
     assert [u["id"] for u in client.get("/v1/uploads").json()["items"]] == [body["id"]]
 
+    other = variant(cs_invoice("OTHERNPI"), billing_provider_npi="1245319599")
+    scoped = upload(client, csv_bytes(invoice_rows(ecm_invoice("OWN")) + invoice_rows(other)), "scope.csv").json()
+    assert {i["invoice_number"]: i["status"] for i in scoped["invoices"]} == {"OWN": "accepted",
+                                                                             "OTHERNPI": "rejected"}
+    denied = problems_at(scoped)[(4, LABEL["billing_provider_npi"], "npi_not_in_key_scope")]
+    assert denied["allowed"] == ["1999999992"]
+
     callers["who"] = Caller(key_id="key-b", role="provider")
     assert client.get(f"/v1/uploads/{body['id']}").status_code == 404
     assert client.get(f"/v1/uploads/{body['id']}/annotated.xlsx").status_code == 404
