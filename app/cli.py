@@ -1,5 +1,5 @@
 """encounter-service serve | migrate | openapi | keys create|list|revoke | batch cut|list|show|x12 |
-x12 validate FILE"""
+uploads run|work | x12 validate FILE"""
 
 import argparse
 import json
@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="every key: id, role, NPIs, expiry, revoked")
     keys.add_parser("revoke", help="revoke a key now").add_argument("key_id")
 
+    uploads = sub.add_parser("uploads", help="spreadsheet upload jobs").add_subparsers(dest="action", required=True)
+    uploads.add_parser("run", help="run every queued upload, and every running one whose worker stopped "
+                                   "reporting (UPLOAD_STALE_AFTER_SECONDS), then exit")
+    uploads.add_parser("work", help="keep running as an upload worker (for API nodes with UPLOAD_WORKER=false)")
+
     x12 = sub.add_parser("x12", help="X12 tools").add_subparsers(dest="action", required=True)
     x12.add_parser("validate", help="validate an 837P file with pyx12; exit 0 when clean, 1 otherwise").add_argument(
         "file")
@@ -64,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return _batch(args, settings)
     if args.command == "keys":
         return _keys(args, settings)
+    if args.command == "uploads":
+        return _uploads(args, settings)
     import uvicorn
 
     from app.logs import logging_config
@@ -170,6 +177,30 @@ def _batch(args, settings) -> int:
             return 1
         sys.stdout.buffer.write(batch.content)
         return 0
+
+
+def _uploads(args, settings) -> int:
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from app.uploads.worker import job_context_from_settings, new_worker_id, run_pending
+
+    job, database = job_context_from_settings(settings, new_worker_id("cli"))
+    stale_after = timedelta(seconds=settings.upload_stale_after_seconds)
+    if args.action == "run":
+        print(f"{run_pending(job, stale_after)} upload(s) run")
+        database.engine.dispose()
+        return 0
+    job.stop = threading.Event()
+    # Stop between invoices on Ctrl-C or SIGTERM; the job goes back to the queue and is resumed later.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: job.stop.set())
+    while not job.stop.is_set():
+        run_pending(job, stale_after)
+        job.stop.wait(settings.upload_poll_seconds)
+    database.engine.dispose()
+    return 0
 
 
 if __name__ == "__main__":

@@ -168,3 +168,14 @@ def test_a_failed_upload_can_be_resumed_through_the_api(app):
         body, _ = wait_until_finished(client, public_id, timeout=120)
         assert body["status"] == "completed" and body["counts"]["accepted"] == 5 and body["failure"] is None
         assert client.post(f"/v1/uploads/{public_id}/resume").status_code == 409
+
+
+def test_the_cli_runs_queued_uploads(app, settings, monkeypatch, capsys):
+    import app.cli as cli
+
+    upload_id = _queued_upload(app, large_csv(6, 2))
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["uploads", "run"]) == 0
+    assert "1 upload(s) run" in capsys.readouterr().out
+    with app.state.database.sessionmaker() as s:
+        assert (s.get(UploadRow, upload_id).status, s.get(UploadRow, upload_id).accepted) == ("completed", 3)
