@@ -66,7 +66,6 @@ class Settings(BaseSettings):
         default=1000, description="An upload of at most this many rows is processed while the caller waits (201); "
                                   "a larger one runs as a background job (202) whose progress GET shows.")
     upload_max_rows: int = Field(default=200_000, description="Most rows accepted in one upload file.")
-    upload_max_bytes: int = Field(default=100 * 1024 * 1024, description="Largest upload file accepted, in bytes.")
     upload_worker: bool = Field(
         default=True, description="Run the background upload worker in the API process (resumes unfinished "
                                   "uploads on start). Turn off on API-only nodes and run `encounter-service "
