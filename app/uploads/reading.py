@@ -40,7 +40,13 @@ def file_format(filename: str, content: bytes) -> str:
             "This is an old-format Excel workbook (.xls). In Excel choose File > Save As > Excel Workbook (.xlsx) "
             "or CSV UTF-8, and upload that file.", [".xlsx", ".csv"])])
     suffix = PurePath(name).suffix
-    if b"\x00" in content[:4096] or content.startswith(b"%PDF") or suffix not in ("", ".csv", ".txt"):
+    if b"\x00" in content:
+        # A binary file, or UTF-16 text (Excel's "Unicode Text"); NUL cannot be stored in a text column either.
+        raise FileRefused(415, "The file contains NUL bytes: it is not a CSV text file.", [Problem(
+            "file", "unsupported_file_type",
+            "The file is binary or UTF-16 text. In Excel choose File > Save As > CSV UTF-8 or Excel Workbook "
+            "(.xlsx), and upload that file.", [".xlsx", ".csv"])])
+    if content.startswith(b"%PDF") or suffix not in ("", ".csv", ".txt"):
         raise FileRefused(415, "Only CSV and Excel (.xlsx) files are accepted.", [Problem(
             "file", "unsupported_file_type",
             f"'{filename}' is not a CSV or an .xlsx workbook.", [".xlsx", ".csv"])])

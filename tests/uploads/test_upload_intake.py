@@ -158,6 +158,8 @@ def test_two_columns_for_one_field_are_refused_rather_than_guessed(client, app):
     ("invoice.pdf", b"%PDF-1.4 something", 415, "unsupported_file_type"),
     ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, 415, "unsupported_file_type"),
     ("empty.csv", b"", 422, "empty_file"),
+    ("utf16.csv", "Billing Provider NPI,Invoice Number,Procedure Code\n".encode("utf-16"), 415,
+     "unsupported_file_type"),
     ("blank.csv", b"\n\n  \n", 422, "empty_file"),
     ("noheader.csv", b"a,b,c\n1,2,3\n", 422, "header_row_not_found"),
     ("broken.xlsx", b"PK\x03\x04 not really a zip", 422, "unreadable_workbook"),
