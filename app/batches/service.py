@@ -5,8 +5,11 @@ A cut runs in three steps so that no lock is held while pyx12 works:
 2. render the 837P and validate it with pyx12 (in worker processes);
 3. release the batch (exact bytes + sha256, a release sequence number for the pull cursor) or, when pyx12
    found problems, put the encounters back in the queue with the findings mapped to invoice and line.
-A cutter that dies between 1 and 3 leaves a batch in `cutting`; the next cut abandons it after
-`cut_stale_after_seconds` and its encounters go back to the queue. Control numbers are never reused."""
+A cutter that dies between 1 and 3 leaves a batch in `cutting`; the next cut abandons it (at once when the
+dead cutter was on the same host, else after `cut_stale_after_seconds`) and its encounters go back to the
+queue. Step 3 first re-reads the batch under a row lock and finishes it only if it is still `cutting`, so a
+cutter whose batch was abandoned under it (it was too slow, or judged dead) changes nothing. Control numbers
+are never reused."""
 
 import hashlib
 import os
@@ -165,9 +168,20 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
         )
         session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
         report = validate_837_parallel(rendered.text, options.validate_processes) if options.validate else None
+        if not _still_cutting(session, batch):
+            log.warning("batch abandoned while being cut; nothing written", extra={"batch_id": batch.public_id})
+            session.commit()
+            return batch
         if report is not None and not report.ok:
             return _fail(session, batch, encounters, rendered.claims, report)
         return _release(session, batch, encounters, rendered, report is not None)
+
+
+def _still_cutting(session: Session, batch: BatchRow) -> bool:
+    """Lock the batch row (SQLite: the write lock, BEGIN IMMEDIATE) and tell whether it is still ours to finish;
+    reclaim_abandoned takes the same lock, so a batch is either finished or abandoned, never both."""
+    session.refresh(batch, with_for_update=True)
+    return batch.status == "cutting"
 
 
 def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
