@@ -15,6 +15,7 @@ from app.invoices.routes import router as invoices_router
 from app.models import register_all
 from app.middleware import RequestMiddleware
 from app.migrate import migrations_current
+from app.openapi import install_openapi
 from app.settings import Settings, get_settings
 from app.timeliness import routes as timeliness_routes
 from app.timeliness.policy import policy_from_settings
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.timeliness = policy_from_settings(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
+    install_openapi(app)
     timeliness_routes.install(app)
     app.add_middleware(RequestMiddleware, settings=settings, database=app.state.database)
     # Each router admits these roles (admin always); routes narrow it further where they must.

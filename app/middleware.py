@@ -1,4 +1,5 @@
-"""Every HTTP request: a request id, a body-size limit, one JSON log line (route template, key id, status,
+"""Every HTTP request: a request id, a body-size limit, no control characters in the path or query (a NUL
+would otherwise reach the database, which PostgreSQL refuses in text), one JSON log line (route template, key id, status,
 timing — never the body or the query string) and, for /v1 resources, a row in the audit trail."""
 
 import json
@@ -6,15 +7,18 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 import anyio
 from starlette.exceptions import HTTPException
 
 from app.auth.audit import record
+from app.errors import TITLES
 from app.invoices.problems import Problem
 
 log = logging.getLogger("encounter_service.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _TooLarge(HTTPException):
@@ -63,6 +67,9 @@ class RequestMiddleware:
             return message
 
         try:
+            if refused := _control_characters(scope):
+                await _send_problem(send_with_id, *refused)
+                return
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise _TooLarge(limit)
@@ -92,13 +99,32 @@ class RequestMiddleware:
             log.error("audit write failed", extra={"request_id": request_id, "error_type": type(exc).__name__})
 
 
+def _control_characters(scope) -> tuple[int, str, list[Problem]] | None:  # noqa: ANN001
+    """No identifier holds a control character, so such a path names nothing (404); in a query it is a 422."""
+    if _CONTROL.search(scope["path"]):
+        return 404, "No resource has this path.", [Problem(
+            "path", "control_character", "The path contains a control character (such as NUL); identifiers are "
+            "printable text.")]
+    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            where = name if not _CONTROL.search(name) else "?"
+            return 422, "A query parameter contains a control character.", [Problem(
+                f"query.{where}", "control_character", "This query parameter contains a control character (such "
+                "as NUL or a line break); send printable text.")]
+    return None
+
+
 async def _too_large(send, limit: int) -> None:  # noqa: ANN001
-    body = {"type": "about:blank", "title": "Payload too large", "status": 413,
-            "detail": f"The request body is larger than {limit} bytes; nothing was stored.",
-            "problems": [Problem("body", "body_too_large", f"Send at most {limit} bytes.").as_dict()],
-            "warnings": []}
+    await _send_problem(send, 413, f"The request body is larger than {limit} bytes; nothing was stored.",
+                        [Problem("body", "body_too_large", f"Send at most {limit} bytes.")], close=True)
+
+
+async def _send_problem(send, status: int, detail: str, problems: list[Problem], close: bool = False) -> None:  # noqa: ANN001
+    body = {"type": "about:blank", "title": TITLES[status], "status": status, "detail": detail,
+            "problems": [p.as_dict() for p in problems], "warnings": []}
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": 413,
+    connection = [(b"connection", b"close")] if close else []
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(data)).encode()), (b"connection", b"close")]})
+                            (b"content-length", str(len(data)).encode()), *connection]})
     await send({"type": "http.response.body", "body": data})

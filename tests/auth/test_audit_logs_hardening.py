@@ -126,6 +126,19 @@ def test_an_oversized_body_is_413_and_nothing_is_stored(settings):
         assert c.get("/v1/invoices").json()["items"] == []
 
 
+@pytest.mark.parametrize("url, status, loc", [
+    ("/v1/timeliness/at-risk?billing_npi=12%0034", 422, "query.billing_npi"),
+    ("/v1/invoices?cursor=a%0Ab", 422, "query.cursor"),
+    ("/v1/invoices/inv%00x/timeline", 404, "path"),
+])
+def test_control_characters_in_the_path_or_query_are_refused_on_every_database(client, url, status, loc):
+    """PostgreSQL refuses NUL in text, so a NUL that reached a query would be a 500 there (schemathesis found it)."""
+    r = client.get(url)
+    assert r.status_code == status and r.headers["content-type"] == "application/problem+json"
+    assert [(p["loc"], p["code"]) for p in r.json()["problems"]] == [(loc, "control_character")]
+    assert client.get("/v1/timeliness/at-risk?billing_npi=1234567893").status_code == 200
+
+
 def test_unknown_fields_are_rejected_not_ignored(client):
     raw = ecm_invoice()
     raw["member_middle_name"] = "X"
