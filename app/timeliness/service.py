@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.invoices.models import InvoiceRow
 from app.invoices.problems import Problem
@@ -53,6 +54,7 @@ def open_claim(session: Session, invoice: InvoiceRow, policy: TimelinessPolicy) 
     )
     _store(row, derive(_facts(invoice, None), [], policy))
     session.add(row)
+    set_committed_value(invoice, "timeliness", row)  # a viewonly relationship: known now, no SELECT later
     return row
 
 
