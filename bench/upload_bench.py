@@ -220,7 +220,7 @@ def _count_invoices(client: httpx.Client) -> int:
 
 
 def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | None = None,
-            poll_seconds: float = 1.0, timeout: float = 1800) -> dict:
+            poll_seconds: float = 1.0, timeout: float = 1800, profile: str | None = None) -> dict:
     tmp = None
     drop = None
     if database_url is None:
@@ -231,6 +231,14 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
     kind = "text/csv" if path.suffix == ".csv" else XLSX_TYPE
     content = path.read_bytes()
     proc, base = start_server(database_url)
+    spy = None
+    if profile:  # py-spy sampling the server (all threads) from the POST to the end; it slows the run a little
+        exe = Path(sys.executable).with_name("py-spy")
+        fmt = {".json": "speedscope", ".txt": "raw"}.get(Path(profile).suffix, "flamegraph")
+        spy = subprocess.Popen([str(exe) if exe.exists() else "py-spy", "record", "--pid", str(proc.pid), "--rate",
+                                "50", "--threads", "--format", fmt, "-o", profile],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=300) as client:
             started = time.perf_counter()
@@ -254,6 +262,9 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
             rss = peak_rss_mb(proc.pid)  # before any other request can add to it
             stored = _count_invoices(client)
     finally:
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(120)
         proc.terminate()
         try:
             proc.wait(60)
@@ -279,8 +290,15 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
 # ------------------------------------------------------------------------------------------ figures
 
 
+def _profile_path(profile: str | None, fmt: str) -> str | None:
+    if not profile:
+        return None
+    p = Path(profile)
+    return str(p.with_name(f"{p.stem}-{fmt}{p.suffix or '.svg'}"))
+
+
 def measure(lines: int = 50_000, database_url: str | None = None, formats=("csv", "xlsx"),
-            workdir: Path | None = None) -> list[dict]:
+            workdir: Path | None = None, poll_seconds: float = 1.0, profile: str | None = None) -> list[dict]:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="bench-upload-files-"))
     invs = sheet_invoices(lines)
     results = []
@@ -290,7 +308,8 @@ def measure(lines: int = 50_000, database_url: str | None = None, formats=("csv"
         (write_csv if fmt == "csv" else write_xlsx)(path, invs)
         print(f"generated {path} ({path.stat().st_size / 1e6:.1f} MB, {len(invs):,} invoices, {lines:,} lines) "
               f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-        r = run_one(path, len(invs), lines, database_url)
+        r = run_one(path, len(invs), lines, database_url, poll_seconds,
+                    profile=_profile_path(profile, fmt))
         r["format"] = fmt
         print(f"{fmt}: {r['status']} in {r['seconds']:.1f}s, ok={r['ok']}, counts {r['counts']}, "
               f"peak RSS {r['peak_rss_mb']:.0f} MB; first problems {r['first_problems'][:2]}", file=sys.stderr)
@@ -326,10 +345,13 @@ def main(argv=None) -> int:
     parser.add_argument("--postgres", help="run on a fresh schema of this PostgreSQL database instead of SQLite")
     parser.add_argument("--only", choices=("csv", "xlsx"))
     parser.add_argument("--keep-files", help="write the generated files to this directory")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between GET /v1/uploads/{id} (default 1)")
+    parser.add_argument("--profile", help="py-spy the server during each upload: P.svg writes P-csv.svg and "
+                                          "P-xlsx.svg (flame graphs); P.txt collapsed stacks; P.json speedscope")
     args = parser.parse_args(argv)
     formats = (args.only,) if args.only else ("csv", "xlsx")
     started = time.time()
-    results = measure(args.lines, args.postgres, formats, args.keep_files)
+    results = measure(args.lines, args.postgres, formats, args.keep_files, args.poll, args.profile)
     from bench.run import table
 
     label = "PostgreSQL" if args.postgres else "SQLite"
