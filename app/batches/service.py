@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.batches.models import BatchRow, EncounterRow
 from app.batches.registry import allocate
 from app.invoices.documents import invoice_from_document
-from app.invoices.models import InvoiceRow
+from app.invoices.models import InvoiceLineRow, InvoiceRow
 from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, render_837p
 from app.x12.pyx12_check import findings_by_claim, validate_837_parallel
 
@@ -105,21 +105,24 @@ def _claims_needed(lines: int) -> int:
 
 def _claim_encounters(session: Session, request: CutRequest, stale_after: timedelta) -> BatchRow:
     reclaim_abandoned(session, stale_after)
+    # Ids and line counts only: the invoices themselves are read in phase 2, a chunk at a time.
+    line_count = (select(func.count(InvoiceLineRow.id)).where(InvoiceLineRow.invoice_id == EncounterRow.invoice_id)
+                  .correlate(EncounterRow).scalar_subquery())
     query = (
-        select(EncounterRow).options(selectinload(EncounterRow.invoice).selectinload(InvoiceRow.lines))
+        select(EncounterRow.id, line_count)
         .where(EncounterRow.status == "queued").order_by(EncounterRow.id)
         .limit(request.max_claims).with_for_update(skip_locked=True, of=EncounterRow)
     )
     if request.payer_id:
         query = query.where(EncounterRow.payer_id == request.payer_id)
     picked, claims, worst_case_claims = [], 0, 0
-    for encounter in session.scalars(query):
-        need = _claims_needed(len(encounter.invoice.lines))
+    for encounter_id, lines in session.execute(query):
+        need = _claims_needed(lines)
         if picked and claims + need > request.max_claims:
             break
-        picked.append(encounter)
+        picked.append(encounter_id)
         claims += need
-        worst_case_claims += len(encounter.invoice.lines)  # a line per claim is the most any split makes
+        worst_case_claims += lines  # a line per claim is the most any split makes
     if not picked:
         raise NothingToCut("No queued encounters match.")
     now = _now()
@@ -131,25 +134,67 @@ def _claim_encounters(session: Session, request: CutRequest, stale_after: timede
     )
     session.add(batch)
     session.flush()
-    for encounter in picked:
-        encounter.status, encounter.batch_id, encounter.updated_at = "cutting", batch.id, now
+    session.execute(update(EncounterRow), [  # one executemany by primary key
+        {"id": encounter_id, "status": "cutting", "batch_id": batch.id, "updated_at": now} for encounter_id in picked
+    ])
     session.commit()
     return batch
 
 
-def encounter_input(encounter: EncounterRow) -> EncounterInput:
-    invoice = encounter.invoice
+def _input(encounter_id: int, frequency: str, original_reference: str | None, invoice_id: int, invoice_number: str,
+           document: dict, lines: Sequence) -> EncounterInput:
+    """`lines`: the invoice's lines in line-number order, each with line_number, program, encounter_unit,
+    encounter_units and code_table_version."""
     derived = [{"program": ln.program, "encounter_unit": ln.encounter_unit,
                 "encounter_units": str(ln.encounter_units), "code_table_version": ln.code_table_version}
-               for ln in invoice.lines]
+               for ln in lines]
     return EncounterInput(
-        invoice=invoice_from_document(invoice.document, derived),
-        claim_id_base=invoice.invoice_number,
-        line_control_numbers=tuple(ln.line_item_control_number for ln in invoice.lines),
-        encounter_id=str(encounter.id),
-        frequency=encounter.frequency,
-        original_reference=encounter.original_reference,
+        invoice=invoice_from_document(document, derived),
+        claim_id_base=invoice_number,
+        # as InvoiceLineRow.line_item_control_number
+        line_control_numbers=tuple(f"E{invoice_id}-{ln.line_number}" for ln in lines),
+        encounter_id=str(encounter_id),
+        frequency=frequency,
+        original_reference=original_reference,
     )
+
+
+def encounter_input(encounter: EncounterRow) -> EncounterInput:
+    invoice = encounter.invoice
+    return _input(encounter.id, encounter.frequency, encounter.original_reference, invoice.id, invoice.invoice_number,
+                  invoice.document, invoice.lines)
+
+
+LOAD_CHUNK = 1000  # encounters read per query in phase 2
+
+
+def _encounter_inputs(session: Session, batch_id: int) -> tuple[list[EncounterInput], list[int]]:
+    """The batch's encounters as writer input, in id order, read with plain column queries a chunk at a time:
+    no ORM objects (identity map, loader state, expiry snapshots) are kept for the whole batch."""
+    heads = session.execute(
+        select(EncounterRow.id, EncounterRow.invoice_id, EncounterRow.frequency, EncounterRow.original_reference)
+        .where(EncounterRow.batch_id == batch_id).order_by(EncounterRow.id)
+    ).all()
+    inputs = []
+    for start in range(0, len(heads), LOAD_CHUNK):
+        chunk = heads[start:start + LOAD_CHUNK]
+        invoice_ids = sorted({h.invoice_id for h in chunk})
+        invoices = {row.id: row for row in session.execute(
+            select(InvoiceRow.id, InvoiceRow.invoice_number, InvoiceRow.document).where(InvoiceRow.id.in_(invoice_ids))
+        )}
+        lines: dict[int, list] = {}
+        for ln in session.execute(
+            select(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number, InvoiceLineRow.program,
+                   InvoiceLineRow.encounter_unit, InvoiceLineRow.encounter_units, InvoiceLineRow.code_table_version)
+            .where(InvoiceLineRow.invoice_id.in_(invoice_ids))
+            .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
+        ):
+            lines.setdefault(ln.invoice_id, []).append(ln)
+        for h in chunk:
+            invoice = invoices[h.invoice_id]
+            inputs.append(_input(h.id, h.frequency, h.original_reference, h.invoice_id, invoice.invoice_number,
+                                 invoice.document, lines.get(h.invoice_id, [])))
+    return inputs, [h.id for h in heads]
 
 
 def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -> BatchRow:
@@ -157,15 +202,13 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
         batch = _claim_encounters(session, request, options.stale_after)
     with factory() as session:
         batch = session.get(BatchRow, batch.id)
-        encounters = list(session.scalars(
-            select(EncounterRow).options(selectinload(EncounterRow.invoice).selectinload(InvoiceRow.lines))
-            .where(EncounterRow.batch_id == batch.id).order_by(EncounterRow.id)
-        ))
+        inputs, encounter_ids = _encounter_inputs(session, batch.id)
         rendered = render_837p(
-            [encounter_input(e) for e in encounters], envelope=options.envelope,
+            inputs, envelope=options.envelope,
             control=ControlNumbers(isa13=batch.isa13, gs06=batch.gs06, st02_first=batch.st02_first),
             mode=request.mode, created=batch.created_at, batch_id=batch.public_id,
         )
+        del inputs
         session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
         report = validate_837_parallel(rendered.text, options.validate_processes) if options.validate else None
         if not _still_cutting(session, batch):
@@ -173,8 +216,8 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
             session.commit()
             return batch
         if report is not None and not report.ok:
-            return _fail(session, batch, encounters, rendered.claims, report)
-        return _release(session, batch, encounters, rendered, report is not None)
+            return _fail(session, batch, rendered.claims, report)
+        return _release(session, batch, encounter_ids, rendered, report is not None)
 
 
 def _still_cutting(session: Session, batch: BatchRow) -> bool:
@@ -192,7 +235,7 @@ def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
             for c in claims]
 
 
-def _release(session: Session, batch: BatchRow, encounters, rendered, validated: bool) -> BatchRow:
+def _release(session: Session, batch: BatchRow, encounter_ids: Sequence[int], rendered, validated: bool) -> BatchRow:
     data = rendered.text.encode("ascii")
     batch.release_seq = allocate(session, "release_seq", maximum=None)  # row lock: releases commit in order
     batch.status, batch.released_at = "released", _now()
@@ -204,16 +247,24 @@ def _release(session: Session, batch: BatchRow, encounters, rendered, validated:
     first_clm01: dict[str, str] = {}
     for claim in rendered.claims:
         first_clm01.setdefault(claim.encounter_id, claim.clm01)
-    for encounter in encounters:
-        encounter.status, encounter.updated_at = "batched", _now()
-        encounter.clm01 = first_clm01.get(str(encounter.id))
+    # One executemany by primary key: setting attributes on the (expired) ORM objects would reload each row,
+    # and autoflush the previous one, a round trip or two per encounter.
+    now = _now()
+    session.execute(update(EncounterRow), [
+        {"id": encounter_id, "status": "batched", "updated_at": now, "clm01": first_clm01.get(str(encounter_id))}
+        for encounter_id in encounter_ids
+    ])
     session.commit()
     log.info("batch released", extra={"batch_id": batch.public_id, "claims": batch.claim_count})
     return batch
 
 
-def _fail(session: Session, batch: BatchRow, encounters, claims, report) -> BatchRow:
+def _fail(session: Session, batch: BatchRow, claims, report) -> BatchRow:
     by_encounter = findings_by_claim(report, claims)
+    encounters = session.scalars(  # still this batch's: _still_cutting has just confirmed it under the lock
+        select(EncounterRow).options(selectinload(EncounterRow.invoice)).where(EncounterRow.batch_id == batch.id)
+        .order_by(EncounterRow.id)
+    ).all()
     batch.status = "failed"
     batch.validation = {"pyx12": "findings", "findings": [_finding_dict(f) for f in report.findings][:1000],
                         "crashed": report.crashed, "claims": _claims_json(claims)}
