@@ -1,6 +1,7 @@
 """Engine and sessions. SQLite (WAL, busy timeout) by default; PostgreSQL through DATABASE_URL."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,11 +55,31 @@ def make_engine(url: str, busy_timeout_ms: int = 30000) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # noqa: ANN001
             # IMMEDIATE takes the write lock up front, so concurrent writers queue on busy_timeout
-            # instead of failing with "database is locked" when a read lock is upgraded.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # instead of failing with "database is locked" when a read lock is upgraded. A read-only
+            # phase (see reading()) asks for DEFERRED: WAL readers neither wait for nor block the writer.
+            conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+_SQLITE_BEGIN = "sqlite_begin"
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[None]:
+    """Queries that only read, in a transaction of their own that ends on exit, so that on SQLite the write
+    lock is held only by the writes that follow, not while these run. Whatever is decided from these reads
+    must be guarded by a constraint at write time (the writes run in a later transaction). Inside an
+    open transaction this does nothing."""
+    if session.in_transaction():
+        yield
+        return
+    session.connection(execution_options={_SQLITE_BEGIN: "DEFERRED"})
+    try:
+        yield
+    finally:
+        session.commit()
 
 
 class Database:

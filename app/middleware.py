@@ -2,6 +2,7 @@
 would otherwise reach the database, which PostgreSQL refuses in text), one JSON log line (route template, key id, status,
 timing — never the body or the query string) and, for /v1 resources, a row in the audit trail."""
 
+import asyncio
 import json
 import logging
 import re
@@ -9,10 +10,9 @@ import time
 import uuid
 from urllib.parse import parse_qsl
 
-import anyio
 from starlette.exceptions import HTTPException
 
-from app.auth.audit import record
+from app.auth.audit import AuditWriter, audit_values
 from app.errors import TITLES
 from app.invoices.problems import Problem
 
@@ -30,6 +30,7 @@ class _TooLarge(HTTPException):
 class RequestMiddleware:
     def __init__(self, app, settings, database):  # noqa: ANN001
         self.app, self.settings, self.database = app, settings, database
+        self.audit_writer = AuditWriter(database.engine)
 
     def _limit(self, path: str) -> int:
         return self.settings.upload_max_bytes if path.startswith("/v1/uploads") else self.settings.max_body_bytes
@@ -81,7 +82,7 @@ class RequestMiddleware:
         finally:
             self._finish(scope, state, request_id, response, time.perf_counter() - started)
         if scope["path"].startswith("/v1/"):
-            await anyio.to_thread.run_sync(self._audit, scope, state, request_id, response)
+            await self._audit(scope, state, request_id, response)
 
     def _finish(self, scope, state, request_id, response, elapsed) -> None:  # noqa: ANN001
         route = scope.get("route")
@@ -92,9 +93,10 @@ class RequestMiddleware:
             "key_id": caller.key_id if caller else None,
         })
 
-    def _audit(self, scope, state, request_id, response) -> None:  # noqa: ANN001
+    async def _audit(self, scope, state, request_id, response) -> None:  # noqa: ANN001
+        values = audit_values(scope, state.get("caller"), request_id, response["status"], response["location"])
         try:
-            record(self.database, scope, state.get("caller"), request_id, response["status"], response["location"])
+            await asyncio.wrap_future(self.audit_writer.submit(values))
         except Exception as exc:  # noqa: BLE001 - a failed audit write is logged, never turned into a 500 after the fact
             log.error("audit write failed", extra={"request_id": request_id, "error_type": type(exc).__name__})
 

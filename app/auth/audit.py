@@ -1,8 +1,11 @@
 """Writing and reading the audit trail."""
 
+import queue
+import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import AuditEventRow
@@ -31,19 +34,55 @@ def _resource(scope, location: str | None) -> tuple[str | None, str | None]:  # 
     return (_RESOURCE_PATHS.get(parts[1]) if len(parts) > 1 else None), None
 
 
-def record(database, scope, caller, request_id: str, status: int, location: str | None) -> None:  # noqa: ANN001
+def audit_values(scope, caller, request_id: str, status: int, location: str | None) -> dict:  # noqa: ANN001
     route = scope.get("route")
     resource_type, resource_id = _resource(scope, location)
     client = scope.get("client")
-    with database.sessionmaker() as session:
-        session.add(AuditEventRow(
-            at=datetime.now(UTC), request_id=request_id, key_id=caller.key_id if caller else None,
-            role=caller.role if caller else None,
-            action=f"{scope['method']} {getattr(route, 'path', 'unmatched')}"[:80],
-            resource_type=resource_type, resource_id=resource_id, client_ip=client[0] if client else None,
-            status=status, outcome=_outcome(status),
-        ))
-        session.commit()
+    return dict(
+        at=datetime.now(UTC), request_id=request_id, key_id=caller.key_id if caller else None,
+        role=caller.role if caller else None, action=f"{scope['method']} {getattr(route, 'path', 'unmatched')}"[:80],
+        resource_type=resource_type, resource_id=resource_id, client_ip=client[0] if client else None,
+        status=status, outcome=_outcome(status),
+    )
+
+
+class AuditWriter:
+    """Group commit: one thread per process writes every audit row waiting at that moment in one
+    transaction. Each caller waits on its own row's Future, so a request finishes only once its row is
+    stored (or the failure is known), exactly as with a write per request, but concurrent requests share
+    one write lock and one commit instead of queueing for one each."""
+
+    def __init__(self, engine):  # noqa: ANN001
+        self._engine, self._queue = engine, queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, values: dict) -> Future:
+        future: Future = Future()
+        self._queue.put((values, future))
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._thread.start()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            waiting = [self._queue.get()]
+            while True:
+                try:
+                    waiting.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(insert(AuditEventRow.__table__), [values for values, _ in waiting])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which logs it
+                for _, future in waiting:
+                    future.set_exception(exc)
+            else:
+                for _, future in waiting:
+                    future.set_result(None)
 
 
 def query(session: Session, *, key_id=None, resource_type=None, resource_id=None, outcome=None,  # noqa: ANN001

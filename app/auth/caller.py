@@ -60,8 +60,9 @@ def authenticate(request: Request) -> Caller:
         caller = Caller(key_id="bootstrap", role="admin")
     else:
         from app.auth.keys import resolve
+        from app.db import reading
 
-        with request.app.state.database.sessionmaker() as session:
+        with request.app.state.database.sessionmaker() as session, reading(session):
             caller, why = resolve(session, token, datetime.now(UTC))
         if caller is None:
             raise _unauthorized(why)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import LOCAL_OPERATOR, Caller
+from app.db import reading
 from app.batches.models import EncounterRow
 from app.invoices import fields as fx
 from app.invoices.documents import content_hash, invoice_document
@@ -115,18 +116,20 @@ def submit_invoice(
     idempotency_key: str | None = None, caller: Caller = LOCAL_OPERATOR, policy: TimelinessPolicy | None = None,
 ) -> IntakeOutcome:
     request_hash = content_hash(raw)
-    if idempotency_key:
-        replay = _replay_idempotent(session, idempotency_key, request_hash)
-        if replay is not None:
-            return IntakeOutcome(replay, created=False)
-
     result = check_invoice(raw, ctx)
-    if result.invoice is not None:
-        existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
-        if existing is not None:
-            return IntakeOutcome(_same_or_conflict(existing, result.invoice), created=False)
-    received = check_received_date(result, raw, caller, timezone)
-    _check_stored_duplicates(session, result)
+    # The reads run outside the write lock; the unique indexes catch what changes before the write (_after_race).
+    with reading(session):
+        if idempotency_key:
+            replay = _replay_idempotent(session, idempotency_key, request_hash)
+            if replay is not None:
+                return IntakeOutcome(replay, created=False)
+        if result.invoice is not None:
+            existing = _find_by_natural_key(session, result.invoice.billing_provider.npi,
+                                            result.invoice.invoice_number)
+            if existing is not None:
+                return IntakeOutcome(_same_or_conflict(existing, result.invoice), created=False)
+        received = check_received_date(result, raw, caller, timezone)
+        _check_stored_duplicates(session, result)
     if result.findings.errors:
         record_rejection(session, result.billing_npi, result.findings.errors, source)
         raise IntakeRejected(result.findings.errors, result.findings.warnings)

@@ -2,10 +2,16 @@
 
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from app.auth.audit import AuditWriter
+from app.auth.models import AuditEventRow
 from app.logs import JsonFormatter
 from app.main import create_app
 from app.settings import Settings
@@ -106,6 +112,22 @@ def test_batch_downloads_are_audited_per_batch(client):
     client.get(f"/v1/batches/{batch_id}/x12")
     actions = [e["action"] for e in client.get("/v1/audit", params={"resource_id": batch_id}).json()["items"]]
     assert actions.count("GET /v1/batches/{batch_id}/x12") == 2
+
+
+def test_audit_group_commit_stores_every_row_of_concurrent_requests_and_reports_a_failed_write(app):
+    writer = AuditWriter(app.state.database.engine)
+    row = dict(at=datetime.now(UTC), key_id=None, role=None, action="GET /v1/x", resource_type=None,
+               resource_id=None, client_ip=None, status=200, outcome="ok")
+    with ThreadPoolExecutor(8) as pool:
+        futures = list(pool.map(lambda n: writer.submit(dict(row, request_id=f"group-{n}")), range(200)))
+    for future in futures:
+        future.result(timeout=30)
+    with app.state.database.sessionmaker() as session:
+        stored = session.scalars(select(AuditEventRow.request_id).where(AuditEventRow.request_id.like("group-%")))
+        assert sorted(stored) == sorted(f"group-{n}" for n in range(200))
+    with pytest.raises(IntegrityError):
+        writer.submit(dict(row, request_id="no-status", status=None)).result(timeout=30)
+    writer.submit(dict(row, request_id="after-failure")).result(timeout=30)  # the writer lives on
 
 
 def test_audit_is_for_admins_only(app, client):
