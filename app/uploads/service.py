@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.caller import Caller
 from app.invoices.problems import Problem
-from app.uploads.assemble import Located, located_dict
+from app.uploads.assemble import Located, locate_text
 from app.uploads.columns import LABELS, Column, column_letter
 from app.uploads.job import file_problem_row, now
 from app.uploads.models import UploadFileRow, UploadInvoiceRow, UploadProblemRow, UploadRow
@@ -100,15 +100,40 @@ def list_uploads(session: Session, caller: Caller, limit: int) -> list[UploadRow
 
 
 def problems_of(session: Session, upload_id: int) -> list[dict]:
-    rows = session.scalars(select(UploadProblemRow).where(UploadProblemRow.upload_id == upload_id)
-                           .order_by(UploadProblemRow.row_number.is_not(None), UploadProblemRow.row_number,
-                                     UploadProblemRow.id))
-    return [located_dict(problem_from_row(p)) for p in rows]
+    """Every problem of an upload as the API shows it (file-level ones first, then by row).
+
+    Read as plain column tuples, not ORM objects: a 50,000-line file can carry 50,000 problems and clients poll
+    the upload record while the job runs, so this is on the hot path (and, on SQLite, inside a transaction
+    that holds the write lock the job needs)."""
+    p = UploadProblemRow
+    rows = session.execute(select(p.severity, p.row_number, p.column_index, p.column_header, p.field, p.code,
+                                  p.message, p.allowed)
+                           .where(p.upload_id == upload_id)
+                           .order_by(p.row_number.is_not(None), p.row_number, p.id)).all()
+    letters: dict[int, str] = {}
+    out = []
+    for severity, row, index, header, field, code, message, allowed in rows:
+        if index is None:
+            letter = header = None
+        elif (letter := letters.get(index)) is None:
+            letter = letters[index] = column_letter(index)
+        out.append({"severity": severity, "loc": locate_text(row, header), "row": row, "column": header,
+                    "column_letter": letter, "field": field, "code": code, "message": message, "allowed": allowed})
+    return out
 
 
 def problem_from_row(p: UploadProblemRow) -> Located:
     column = Column(p.column_index, p.column_header, None) if p.column_index is not None else None
     return Located(p.severity, p.row_number, column, p.field, p.code, p.message, p.allowed)
+
+
+def invoice_outcomes(session: Session, upload_id: int) -> list[dict]:
+    """Each invoice's outcome as the API shows it, in file order (column tuples: this is polled, see above)."""
+    i = UploadInvoiceRow
+    rows = session.execute(select(i.billing_npi, i.invoice_number, i.rows, i.status, i.invoice_public_id)
+                           .where(i.upload_id == upload_id).order_by(i.group_index)).all()
+    return [{"billing_provider_npi": npi, "invoice_number": number, "rows": numbers, "status": status,
+             "invoice_id": public_id} for npi, number, numbers, status, public_id in rows]
 
 
 def invoices_of(session: Session, upload_id: int) -> list[UploadInvoiceRow]:
