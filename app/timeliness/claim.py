@@ -9,7 +9,7 @@ Replaying a past day uses the events' own dates: an event dated after ``as_of`` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from app.timeliness import rules
@@ -73,6 +73,25 @@ class Derived:
     interest_paid_date: date | None = None  # the latest interest payment
     interest_full_date: date | None = None  # when the interest paid first covered the interest due
     interest_payments: tuple[tuple[date, int], ...] = field(default=(), repr=False)
+    # Settled: from ``settled_on`` on, status_as_of no longer changes with the day (a decision in force and every
+    # dated fact, the interest window included, behind it), so dashboards read these figures instead of
+    # re-deriving them for every as_of. Computed with the clock restarting on a contest (the default policy);
+    # the queries use them only under that policy. None/0 while the claim is open.
+    settled_on: date | None = None
+    s_fed: int = 0  # in the federal test
+    s_clock: date | None = None  # federal clock start (None when not in the federal test)
+    s_n30: int = 0
+    s_n90: int = 0
+    s_paid30: int = 0
+    s_paid90: int = 0
+    s_timely: int = 0  # state outcome timely (else late: a settled claim is never pending)
+    s_notice_timely: int = 0
+    s_interest_due_cents: int = 0
+    s_interest_paid_cents: int = 0
+    s_penalty_cents: int = 0
+    s_late_paid_settled: int = 0
+    s_interest_correct: int = 0
+    s_days_to_pay: int | None = None  # receipt to payment, when the decision is a payment
 
 
 def derive(facts: ClaimFacts, events: list[Event], policy: TimelinessPolicy) -> Derived:
@@ -100,7 +119,7 @@ def derive(facts: ClaimFacts, events: list[Event], policy: TimelinessPolicy) -> 
                         final_kind=None, final_date=None, paid_cents=0)
     d = replace(d, interest_payments=tuple(payments), interest_paid_cents=sum(c for _, c in payments),
                 interest_paid_date=max((on for on, _ in payments), default=None))
-    return _with_interest_due(d, policy)
+    return with_settled(_with_interest_due(d, policy), policy)
 
 
 def _with_interest_due(d: Derived, policy: TimelinessPolicy) -> Derived:
@@ -122,6 +141,43 @@ def _with_interest_due(d: Derived, policy: TimelinessPolicy) -> Derived:
     return replace(
         d, interest_due_cents=rules.to_cents(due), interest_due_by=rules.interest_due_by(d.final_date, due, policy),
         penalty_if_missed_cents=rules.to_cents(rules.penalty_if_missed(d.regime, due)), interest_full_date=full_date,
+    )
+
+
+SETTLED_FIELDS = ("settled_on", "s_fed", "s_clock", "s_n30", "s_n90", "s_paid30", "s_paid90", "s_timely",
+                  "s_notice_timely", "s_interest_due_cents", "s_interest_paid_cents", "s_penalty_cents",
+                  "s_late_paid_settled", "s_interest_correct", "s_days_to_pay")
+
+
+def settled_on(d: Derived) -> date | None:
+    """The first day from which the claim's status no longer depends on the day asked about: a final decision is
+    in force and every dated fact (contest, information, decisions, reversal, interest payments) is on or before
+    it, and so is the end of the interest window (a penalty is owed from the day after interest_due_by). None
+    while the claim is open: its age and accruing interest grow every day."""
+    if d.final_kind is None or d.final_date is None:
+        return None
+    days = [d.receipt_date, d.final_date, d.contest_date, d.info_received_date, d.prev_final_date, d.reversal_date,
+            d.interest_paid_date, d.interest_full_date]
+    if d.interest_due_cents > 0 and d.interest_due_by is not None:
+        days.append(d.interest_due_by + timedelta(days=1))
+    return max(day for day in days if day is not None)
+
+
+def with_settled(d: Derived, policy: TimelinessPolicy) -> Derived:
+    """``d`` with its settled figures: status_as_of on its settled_on day (under a restarting clock, whatever the
+    policy, and counted as included: exclusion is applied by the queries themselves)."""
+    on = settled_on(d)
+    if on is None:
+        return replace(d, **{name: Derived.__dataclass_fields__[name].default for name in SETTLED_FIELDS})
+    s = status_as_of(replace(d, excluded_reason=None), on, replace(policy, contest_restarts_clock=True))
+    return replace(
+        d, settled_on=on, s_fed=int(s.in_federal), s_clock=s.clock_start, s_n30=int(s.within_30),
+        s_n90=int(s.within_90), s_paid30=int(s.paid_within_30), s_paid90=int(s.paid_within_90),
+        s_timely=int(s.state_outcome == "timely"), s_notice_timely=int(s.notice_timely is True),
+        s_interest_due_cents=s.interest_due_cents, s_interest_paid_cents=s.interest_paid_cents,
+        s_penalty_cents=s.penalty_cents, s_late_paid_settled=int(s.interest_correct is not None),
+        s_interest_correct=int(s.interest_correct is True),
+        s_days_to_pay=(d.final_date - d.receipt_date).days if d.final_kind == PAID else None,
     )
 
 

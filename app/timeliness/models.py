@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint,
+    JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,3 +90,19 @@ class ClaimTimelinessRow(Base):
     interest_paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     interest_paid_date: Mapped[date | None] = mapped_column(Date)
     interest_full_date: Mapped[date | None] = mapped_column(Date)
+    # settled figures (app.timeliness.claim.with_settled): what status_as_of gives on every day from settled_on on
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    s_fed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_clock: Mapped[date | None] = mapped_column(Date)
+    s_n30: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_n90: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_paid30: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_paid90: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_timely: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_notice_timely: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_interest_due_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    s_interest_paid_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    s_penalty_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    s_late_paid_settled: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_interest_correct: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    s_days_to_pay: Mapped[int | None] = mapped_column(Integer)

@@ -111,8 +111,18 @@ class ClaimSQL:
             accrued = case((T.regime == "S1", greatest_of(accrued, floor)), else_=accrued)
         self.accrued = case((self.accruing, accrued), else_=0)
 
+        # A settled claim (claim.with_settled) counts the same on every day from settled_on on: read its stored
+        # figures instead of evaluating the rules above (they were stored under a restarting clock).
+        if policy.contest_restarts_clock:
+            self.settled = and_(T.settled_on.is_not(None), T.settled_on <= d)
+        else:
+            self.settled = None
+
     def federal_key(self):
         return self.clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
+
+    def settled_federal_key(self):
+        return T.s_clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
 
 
 def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnElement]:
@@ -171,13 +181,61 @@ def _counts_columns(sql: ClaimSQL, f: Filters) -> list:
     ]
 
 
+def _settled_columns(sql: ClaimSQL, f: Filters) -> list:
+    """The Counts of settled claims from their stored figures (claim.with_settled): plain sums, no rules. A
+    settled claim is decided, so it is never open, pending or accruing (those fields are left at 0)."""
+    period = bool(f.received_from or f.received_to)
+    st = _in(T.receipt_date, f.received_from, f.received_to)
+    fed = and_(T.s_fed == 1, _in(sql.settled_federal_key(), f.received_from, f.received_to))
+
+    def fed_sum(column) -> ColumnElement:  # s_n30 ... are 0 unless s_fed is 1
+        return func.sum(case((fed, column), else_=0) if period else column)
+
+    def st_sum(column) -> ColumnElement:
+        return func.sum(case((st, column), else_=0) if period else column)
+
+    return [
+        fed_sum(T.s_fed).label("fed_claims"), fed_sum(T.s_n30).label("fed_n30"), fed_sum(T.s_n90).label("fed_n90"),
+        fed_sum(T.s_paid30).label("fed_paid30"), fed_sum(T.s_paid90).label("fed_paid90"),
+        func.max(case((fed, T.s_clock), else_=None) if period else T.s_clock).label("fed_max_clock_start"),
+        _count(st).label("claims"),
+        st_sum(T.s_timely).label("state_timely"), st_sum(1 - T.s_timely).label("state_late"),
+        _count(and_(st, T.contest_date.is_not(None))).label("contested"),
+        st_sum(T.s_notice_timely).label("notice_timely"),
+        st_sum(T.s_interest_due_cents).label("interest_due_cents"),
+        st_sum(T.s_interest_paid_cents).label("interest_paid_cents"),
+        st_sum(T.s_penalty_cents).label("penalty_cents"),
+        st_sum(T.s_late_paid_settled).label("late_paid_settled"),
+        st_sum(T.s_interest_correct).label("interest_correct"),
+    ]
+
+
+def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, live_extra: list = ()) -> dict:
+    """Counts per group (``keys``), in two scans: settled claims summed from their stored figures, the others
+    (open, or settled only after as_of) through the rules as SQL. Returns {key tuple: (Counts, live row or None)}."""
+    where = _where(sql, f, federal_period=True)
+    out: dict = {}
+    live_where = where if sql.settled is None else [*where, not_(sql.settled)]
+    for row in session.execute(select(*keys, *_counts_columns(sql, f), *live_extra).where(*live_where)
+                                .group_by(*keys)):
+        out[tuple(row[:len(keys)])] = (_to_counts(row), row)
+    if sql.settled is not None:
+        for row in session.execute(select(*keys, *_settled_columns(sql, f)).where(*where, sql.settled)
+                                   .group_by(*keys)):
+            key = tuple(row[:len(keys)])
+            counts, live = out.get(key, (Counts(), None))
+            out[key] = (counts + _to_counts(row), live)
+    return out
+
+
 _COUNT_FIELDS = [f.name for f in fields(Counts)]
 
 
 def _to_counts(row) -> Counts:
     values = {}
+    mapping = row._mapping
     for name in _COUNT_FIELDS:
-        value = row._mapping[name]
+        value = mapping.get(name)
         if name == "fed_max_clock_start":
             values[name] = date.fromisoformat(value) if isinstance(value, str) else value
         else:
@@ -188,9 +246,7 @@ def _to_counts(row) -> Counts:
 def summary_counts(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters) -> dict[str, Counts]:
     """Counts per regime (S1, S2) for the filtered cohort."""
     sql = ClaimSQL(as_of, policy)
-    query = (select(T.regime, *_counts_columns(sql, f)).where(*_where(sql, f, federal_period=True))
-             .group_by(T.regime))
-    return {row.regime: _to_counts(row) for row in session.execute(query)}
+    return {key[0]: counts for key, (counts, _) in _grouped_counts(session, sql, f, [T.regime]).items()}
 
 
 @dataclass
@@ -206,21 +262,19 @@ class ProviderRow:
 def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters, limit: int,
                   offset: int) -> tuple[list[ProviderRow], int]:
     sql = ClaimSQL(as_of, policy)
-    where = _where(sql, f, federal_period=True)
     st = _in(T.receipt_date, f.received_from, f.received_to)
+    # settled claims are decided: the oldest open claim is always among the others
     oldest = func.min(case((and_(st, not_(sql.decided)), T.receipt_date), else_=None)).label("oldest_open")
-    query = (select(T.billing_npi, T.billing_tin, *_counts_columns(sql, f), oldest).where(*where)
-             .group_by(T.billing_npi, T.billing_tin).order_by(T.billing_npi, T.billing_tin))
-    total = session.scalar(select(func.count()).select_from(
-        select(T.billing_npi, T.billing_tin).where(*where).group_by(T.billing_npi, T.billing_tin).subquery()))
+    groups = _grouped_counts(session, sql, f, [T.billing_npi, T.billing_tin], [oldest])
+    keys = sorted(groups)  # every group, as the GROUP BY ... ORDER BY ... LIMIT it replaces had to aggregate too
+    total = len(keys)
     rows = []
-    for row in session.execute(query.limit(limit).offset(offset)):
-        counts = _to_counts(row)
+    for key in keys[offset:offset + limit]:
+        counts, live = groups[key]
         if counts.claims == 0 and counts.fed_claims == 0:
             continue
-        oldest_open = row.oldest_open
-        rows.append(ProviderRow(row.billing_npi, row.billing_tin, counts,
-                                oldest_open_receipt_date=date.fromisoformat(oldest_open)
+        oldest_open = live.oldest_open if live is not None else None
+        rows.append(ProviderRow(key[0], key[1], counts, oldest_open_receipt_date=date.fromisoformat(oldest_open)
                                 if isinstance(oldest_open, str) else oldest_open))
     npis = [r.billing_npi for r in rows]
     if npis:
@@ -233,18 +287,38 @@ def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Fi
 
 
 def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[str]) -> dict:
-    """Median of receipt-to-payment days per provider, with window functions (portable, no percentile_cont)."""
-    days = days_between(sql.decision_date, T.receipt_date)
-    paid = (select(T.billing_npi, T.billing_tin, days.label("days"),
-                   func.row_number().over(partition_by=(T.billing_npi, T.billing_tin), order_by=days).label("rn"),
-                   func.count().over(partition_by=(T.billing_npi, T.billing_tin)).label("n"))
-            .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-                   sql.decision_kind == PAID, T.billing_npi.in_(npis))
-            .subquery())
-    middle = or_(paid.c.rn == (paid.c.n + 1) // 2, paid.c.rn == (paid.c.n + 2) // 2)
-    query = (select(paid.c.billing_npi, paid.c.billing_tin, func.avg(paid.c.days * 1.0).label("median"))
-             .where(middle).group_by(paid.c.billing_npi, paid.c.billing_tin))
-    return {(r.billing_npi, r.billing_tin): round(float(r.median), 1) for r in session.execute(query)}
+    """Median of receipt-to-payment days per provider: SQL counts the claims per provider and day count, the
+    median is read off those few rows (no window over every paid claim)."""
+    where = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
+             T.billing_npi.in_(npis)]
+    live = days_between(sql.decision_date, T.receipt_date).label("days")
+    queries = [select(T.billing_npi, T.billing_tin, live, func.count().label("n"))
+               .where(*where, sql.decision_kind == PAID, *([] if sql.settled is None else [not_(sql.settled)]))
+               .group_by(T.billing_npi, T.billing_tin, text("days"))]
+    if sql.settled is not None:
+        queries.append(select(T.billing_npi, T.billing_tin, T.s_days_to_pay.label("days"), func.count().label("n"))
+                       .where(*where, sql.settled, T.s_days_to_pay.is_not(None))
+                       .group_by(T.billing_npi, T.billing_tin, T.s_days_to_pay))
+    histograms: dict = defaultdict(lambda: defaultdict(int))
+    for query in queries:
+        for r in session.execute(query):
+            histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
+    return {key: _median(sorted(h.items())) for key, h in histograms.items()}
+
+
+def _median(histogram: list[tuple[int, int]]) -> float:
+    """Median of the values of a sorted (value, count) list: the middle one, or the mean of the two middle ones."""
+    n = sum(count for _, count in histogram)
+    wanted = sorted({(n + 1) // 2, (n + 2) // 2})  # 1-based positions
+    found, seen = [], 0
+    for value, count in histogram:
+        seen += count
+        while wanted and wanted[0] <= seen:
+            found.append(value)
+            wanted.pop(0)
+    if len(found) == 1:
+        found.append(found[0])
+    return round(sum(found) / 2, 1)
 
 
 def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], top: int = 3) -> dict:
