@@ -71,12 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return _keys(args, settings)
     if args.command == "uploads":
         return _uploads(args, settings)
-    import uvicorn
-
     from app.logs import logging_config
+    from app.serve import serve
 
-    uvicorn.run("app.asgi:app", host=args.host, port=args.port, workers=args.workers, access_log=False,
-                log_config=logging_config(settings.log_level.upper()))
+    serve(args.host, args.port, args.workers, logging_config(settings.log_level.upper()))
     return 0
 
 
