@@ -125,12 +125,28 @@ def seed(database_url: str, count: int, *, seed_value: int = 7, processes: int |
     engine = make_engine(database_url)
     with engine.connect() as conn:
         first = (conn.execute(text("SELECT coalesce(max(id), 0) FROM invoices")).scalar() or 0) + 1
-    raws = invoices(count, lines=3, seed=seed_value)
+    raws = invoices(count * 2, lines=3, seed=seed_value)
+    seen: set[tuple] = set()
+
+    def fresh(raw: dict) -> bool:
+        """False for an invoice repeating a line already seeded for its member and billing provider: the
+        generator makes a few at 100,000, and the intake would refuse them (duplicate_line)."""
+        keys = [(raw["member_cin"], raw["billing_provider_npi"], ln["procedure_code"],
+                 " ".join(sorted(ln["procedure_code_modifiers"])), ln["service_start_date"], ln["service_end_date"])
+                for ln in raw["lines"]]
+        if seen.intersection(keys):
+            return False
+        seen.update(keys)
+        return True
 
     def chunks():
         n = 0
         while n < count:
-            part = [next(raws) for _ in range(min(CHUNK, count - n))]
+            part = []
+            while len(part) < min(CHUNK, count - n):
+                raw = next(raws)
+                if fresh(raw):
+                    part.append(raw)
             yield (first + n, part)
             n += len(part)
 
