@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, literal_column, or_, select
+from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -188,14 +188,31 @@ def stored_invoice_public_id(session: Session, invoice_id: int) -> str:
     return session.scalar(select(InvoiceRow.public_id).where(InvoiceRow.id == invoice_id))
 
 
+# Statements built once (building the expression per request cost more than running it); spelled as in
+# the partial unique indexes' WHERE, so SQLite can use them (it cannot match a bound parameter or
+# "active = 1" against the index condition, and scans the table instead).
+_BY_NATURAL_KEY = (
+    select(InvoiceRow).options(selectinload(InvoiceRow.lines))
+    .where(InvoiceRow.billing_npi == bindparam("npi"), InvoiceRow.invoice_number == bindparam("number"),
+           InvoiceRow.status == literal_column("'accepted'"))
+)
+_STORED_LINES = (
+    select(InvoiceLineRow.procedure_code, InvoiceLineRow.modifiers_key, InvoiceLineRow.service_start_date,
+           InvoiceLineRow.service_end_date, InvoiceLineRow.line_number, InvoiceRow.invoice_number,
+           InvoiceRow.public_id)
+    .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
+    .where(literal_column("invoice_lines.active"), InvoiceLineRow.billing_npi == bindparam("npi"),
+           InvoiceLineRow.member_cin == bindparam("cin"),
+           InvoiceLineRow.service_start_date.in_(bindparam("starts", expanding=True)),
+           # Lines of the same billing NPI + invoice number are that invoice itself (a retry, or a changed
+           # resubmission); the natural-key check answers those with 200 or 409, not as duplicates.
+           InvoiceRow.invoice_number != bindparam("number"), InvoiceRow.id != bindparam("exclude"))
+    .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
+)
+
+
 def _find_by_natural_key(session: Session, billing_npi: str, invoice_number: str) -> InvoiceRow | None:
-    return session.scalar(
-        select(InvoiceRow).options(selectinload(InvoiceRow.lines))
-        .where(InvoiceRow.billing_npi == billing_npi, InvoiceRow.invoice_number == invoice_number,
-               # Spelled as in the partial unique indexes' WHERE, so SQLite can use them (it cannot match a
-               # bound parameter or "active = 1" against the index condition, and scans the table instead).
-               InvoiceRow.status == literal_column("'accepted'"))
-    )
+    return session.scalar(_BY_NATURAL_KEY, {"npi": billing_npi, "number": invoice_number})
 
 
 def _same_or_conflict(existing: InvoiceRow, invoice: Invoice) -> InvoiceRow:
@@ -217,29 +234,13 @@ def _check_stored_duplicates(session: Session, result: CheckResult, exclude_invo
     if not (result.billing_npi and result.member_cin and result.line_keys):
         return
     keys = {key: i for i, key in reversed(result.line_keys)}
-    conditions = [
-        and_(InvoiceLineRow.procedure_code == code, InvoiceLineRow.modifiers_key == mods,
-             InvoiceLineRow.service_start_date == start, InvoiceLineRow.service_end_date == end)
-        for code, mods, start, end in keys
-    ]
-    query = (
-        select(InvoiceLineRow, InvoiceRow.public_id, InvoiceRow.invoice_number)
-        .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
-        .where(literal_column("invoice_lines.active"), InvoiceLineRow.billing_npi == result.billing_npi,
-               InvoiceLineRow.member_cin == result.member_cin, or_(*conditions))
-        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
-    )
-    if result.invoice_number:
-        # Lines of the same billing NPI + invoice number are that invoice itself (a retry, or a changed
-        # resubmission); the natural-key check answers those with 200 or 409, not as duplicates.
-        query = query.where(InvoiceRow.invoice_number != result.invoice_number)
-    if exclude_invoice_id is not None:
-        query = query.where(InvoiceRow.id != exclude_invoice_id)
-    found = []
-    for line, public_id, number in session.execute(query).all():
-        key = (line.procedure_code, line.modifiers_key, line.service_start_date, line.service_end_date)
-        if key in keys:
-            found.append((keys[key], line.line_number, number, public_id))
+    stored = session.execute(_STORED_LINES, {
+        "npi": result.billing_npi, "cin": result.member_cin, "starts": sorted({start for _, _, start, _ in keys}),
+        "number": result.invoice_number or "", "exclude": -1 if exclude_invoice_id is None else exclude_invoice_id,
+    })
+    found = [(keys[(code, mods, start, end)], line_number, number, public_id)
+             for code, mods, start, end, line_number, number, public_id in stored
+             if (code, mods, start, end) in keys]
     for i, earlier_line, number, public_id in sorted(found):
         result.findings.error(
             f"lines[{i}]", "duplicate_line",
