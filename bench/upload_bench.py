@@ -157,6 +157,19 @@ def peak_rss_mb(pid: int) -> dict[int, float]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process tree so far (the machine may be shared: wall time is noisy)."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
 def start_server(database_url: str, workers: int = 1, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """`python -m app.cli serve` with the upload worker thread on (the default)."""
     port = free_port()
@@ -241,6 +254,7 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
         time.sleep(1)
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=300) as client:
+            cpu0 = cpu_seconds(proc.pid)
             started = time.perf_counter()
             r = client.post("/v1/uploads", files={"file": (path.name, content, kind)})
             answered = time.perf_counter() - started
@@ -260,6 +274,7 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
                 body = g.json()
             elapsed = time.perf_counter() - started
             rss = peak_rss_mb(proc.pid)  # before any other request can add to it
+            cpu = cpu_seconds(proc.pid) - cpu0
             stored = _count_invoices(client)
     finally:
         if spy is not None:
@@ -278,7 +293,7 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
               "post_seconds": answered, "post_status": r.status_code, "polls": polls, "poll_seconds": poll_time,
               "counts": counts, "invoices_in_file": invoices_in_file, "invoices_listed": stored,
               "invoice_ids": len({i["invoice_id"] for i in body["invoices"] if i["invoice_id"]}),
-              "peak_rss_mb": max(rss.values()), "rss_by_pid": rss, "failure": body.get("failure"),
+              "peak_rss_mb": max(rss.values()), "rss_by_pid": rss, "server_cpu_seconds": cpu, "failure": body.get("failure"),
               "first_problems": body["problems"][:5]}
     result["ok"] = (body["status"] == "completed" and counts["rows"] == lines
                     and counts["invoices"] == invoices_in_file and counts["accepted"] == invoices_in_file
@@ -357,7 +372,8 @@ def main(argv=None) -> int:
     label = "PostgreSQL" if args.postgres else "SQLite"
     print(table(rows_from(results, args.lines, label)))
     for r in results:
-        print(f"{r['format']}: POST answered {r['post_status']} in {r['post_seconds']:.2f}s; {r['polls']} polls "
+        print(f"{r['format']}: server CPU {r['server_cpu_seconds']:.1f}s over {r['seconds']:.1f}s wall; "
+              f"POST answered {r['post_status']} in {r['post_seconds']:.2f}s; {r['polls']} polls "
               f"took {r['poll_seconds']:.1f}s; counts {r['counts']}; listed {r['invoices_listed']}; "
               f"peak RSS by pid {{{', '.join(f'{p}: {m:.0f} MB' for p, m in r['rss_by_pid'].items())}}}")
     print(f"\n({time.time() - started:.0f} s)")
