@@ -210,21 +210,45 @@ def _settled_columns(sql: ClaimSQL, f: Filters) -> list:
     ]
 
 
-def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, live_extra: list = ()) -> dict:
-    """Counts per group (``keys``), in two scans: settled claims summed from their stored figures, the others
-    (open, or settled only after as_of) through the rules as SQL. Returns {key tuple: (Counts, live row or None)}."""
+def _future_columns(f: Filters) -> list:
+    """The Counts of claims received after as_of, which the rules see as not yet contested or decided (every
+    event is on or after receipt): open, pending, in the federal test with the receipt date as clock start (in
+    either cohort) and a negative age, nothing owed or accruing."""
+    st = _in(T.receipt_date, f.received_from, f.received_to)
+    n = _count(st)
+    return [n.label("fed_claims"), n.label("fed_open"), n.label("fed_open_inside_30"),
+            n.label("fed_open_inside_90"),
+            func.max(case((st, T.receipt_date), else_=None)).label("fed_max_clock_start"),
+            n.label("claims"), n.label("state_pending"), n.label("open"),
+            func.sum(case((st, T.charge_cents), else_=0)).label("open_cents"),
+            func.min(case((st, T.receipt_date), else_=None)).label("oldest_open")]
+
+
+def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, oldest_open: bool = False) -> dict:
+    """Counts per group (``keys``), in three scans that split the claims: settled claims summed from their
+    stored figures, claims received after as_of (trivially open), and only the rest through the rules as SQL.
+    Returns {key tuple: (Counts, oldest open receipt date or None)}."""
     where = _where(sql, f, federal_period=True)
     out: dict = {}
-    live_where = where if sql.settled is None else [*where, not_(sql.settled)]
-    for row in session.execute(select(*keys, *_counts_columns(sql, f), *live_extra).where(*live_where)
-                                .group_by(*keys)):
-        out[tuple(row[:len(keys)])] = (_to_counts(row), row)
+
+    def add(key, counts, oldest) -> None:
+        had, had_oldest = out.get(key, (Counts(), None))
+        out[key] = (had + counts, min(filter(None, (had_oldest, oldest)), default=None))
+
+    st = _in(T.receipt_date, f.received_from, f.received_to)
+    extra = [func.min(case((and_(st, not_(sql.decided)), T.receipt_date), else_=None)).label("oldest_open")] \
+        if oldest_open else []
+    received = T.receipt_date <= sql.d
+    live_where = [*where, received] if sql.settled is None else [*where, received, not_(sql.settled)]
+    parts = [select(*keys, *_counts_columns(sql, f), *extra).where(*live_where),
+             select(*keys, *_future_columns(f)).where(*where, not_(received))]
     if sql.settled is not None:
-        for row in session.execute(select(*keys, *_settled_columns(sql, f)).where(*where, sql.settled)
-                                   .group_by(*keys)):
-            key = tuple(row[:len(keys)])
-            counts, live = out.get(key, (Counts(), None))
-            out[key] = (counts + _to_counts(row), live)
+        parts.append(select(*keys, *_settled_columns(sql, f)).where(*where, sql.settled))
+    for query in parts:
+        for row in session.execute(query.group_by(*keys)):
+            oldest = row._mapping.get("oldest_open") if oldest_open else None
+            add(tuple(row[:len(keys)]), _to_counts(row),
+                date.fromisoformat(oldest) if isinstance(oldest, str) else oldest)
     return out
 
 
@@ -262,20 +286,15 @@ class ProviderRow:
 def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters, limit: int,
                   offset: int) -> tuple[list[ProviderRow], int]:
     sql = ClaimSQL(as_of, policy)
-    st = _in(T.receipt_date, f.received_from, f.received_to)
-    # settled claims are decided: the oldest open claim is always among the others
-    oldest = func.min(case((and_(st, not_(sql.decided)), T.receipt_date), else_=None)).label("oldest_open")
-    groups = _grouped_counts(session, sql, f, [T.billing_npi, T.billing_tin], [oldest])
+    groups = _grouped_counts(session, sql, f, [T.billing_npi, T.billing_tin], oldest_open=True)
     keys = sorted(groups)  # every group, as the GROUP BY ... ORDER BY ... LIMIT it replaces had to aggregate too
     total = len(keys)
     rows = []
     for key in keys[offset:offset + limit]:
-        counts, live = groups[key]
+        counts, oldest_open = groups[key]
         if counts.claims == 0 and counts.fed_claims == 0:
             continue
-        oldest_open = live.oldest_open if live is not None else None
-        rows.append(ProviderRow(key[0], key[1], counts, oldest_open_receipt_date=date.fromisoformat(oldest_open)
-                                if isinstance(oldest_open, str) else oldest_open))
+        rows.append(ProviderRow(key[0], key[1], counts, oldest_open_receipt_date=oldest_open))
     npis = [r.billing_npi for r in rows]
     if npis:
         medians = _median_days_to_pay(session, sql, f, npis)
