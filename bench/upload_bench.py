@@ -315,6 +315,7 @@ def _profile_path(profile: str | None, fmt: str) -> str | None:
 def measure(lines: int = 50_000, database_url: str | None = None, formats=("csv", "xlsx"),
             workdir: Path | None = None, poll_seconds: float = 1.0, profile: str | None = None) -> list[dict]:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="bench-upload-files-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     invs = sheet_invoices(lines)
     results = []
     for fmt in formats:
