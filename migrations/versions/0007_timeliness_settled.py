@@ -31,6 +31,12 @@ def upgrade() -> None:
         for name in CENTS:
             batch_op.add_column(sa.Column(name, sa.BigInteger(), server_default=sa.text('0'), nullable=False))
     backfill(op.get_bind())
+    if op.get_bind().dialect.name == 'postgresql':
+        # NPI and TIN go together: without this PostgreSQL multiplies their distinct counts, expects ~100 times
+        # more provider groups than there are and sorts every row instead of hashing ~2,000 groups.
+        op.execute('CREATE STATISTICS IF NOT EXISTS st_claim_timeliness_provider (ndistinct) '
+                   'ON billing_npi, billing_tin FROM claim_timeliness')
+        op.execute('ANALYZE claim_timeliness')
 
 
 def backfill(conn, batch: int = 20000) -> int:
@@ -64,6 +70,8 @@ def backfill(conn, batch: int = 20000) -> int:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP STATISTICS IF EXISTS st_claim_timeliness_provider')
     with op.batch_alter_table('claim_timeliness') as batch_op:
         for name in ('settled_on', 's_clock', 's_days_to_pay', *INTS, *CENTS):
             batch_op.drop_column(name)
