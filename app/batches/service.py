@@ -136,9 +136,11 @@ def _claim_encounters(session: Session, request: CutRequest, stale_after: timede
     )
     session.add(batch)
     session.flush()
-    session.execute(update(EncounterRow), [  # one executemany by primary key
-        {"id": encounter_id, "status": "cutting", "batch_id": batch.id, "updated_at": now} for encounter_id in picked
-    ])
+    for start in range(0, len(picked), 5000):  # an executemany by primary key per slice of 5,000
+        session.execute(update(EncounterRow), [
+            {"id": encounter_id, "status": "cutting", "batch_id": batch.id, "updated_at": now}
+            for encounter_id in picked[start:start + 5000]
+        ])
     session.commit()
     return batch
 
@@ -255,10 +257,16 @@ class _ClaimLog:
             self.parts.append(", ".join(self.current))
             self.current = []
 
-    def json_text(self) -> str:
-        """json.dumps of _claims_json(claims)."""
+    def json_text(self, head: str = "", tail: str = "") -> str:
+        """head + json.dumps(_claims_json(claims)) + tail, made with one join (one copy of the claims' text)."""
         self.end_transaction()
-        return "[" + ", ".join(self.parts) + "]"
+        pieces = [head + "["]
+        for i, part in enumerate(self.parts):
+            if i:
+                pieces.append(", ")
+            pieces.append(part)
+        pieces.append("]" + tail)
+        return "".join(pieces)
 
     def claims(self) -> list[ClaimRef]:
         return [ClaimRef(encounter_id=c["encounter_id"], clm01=c["clm01"], st02=c["st02"],
@@ -287,7 +295,6 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
         parts.append(stream.trailer)
         text = "".join(parts)
         del parts
-        encounter_ids = [encounter_id for encounter_id, _ in order]
         del order
         session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
         report = validate_837_parallel(text, options.validate_processes) if options.validate else None
@@ -299,7 +306,7 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
             return batch
         if report is not None and not report.ok:
             return _fail(session, batch, log_.claims(), report)
-        return _release(session, batch, encounter_ids, data, stream, log_, report is not None)
+        return _release(session, batch, data, stream, log_, report is not None)
 
 
 def _still_cutting(session: Session, batch: BatchRow) -> bool:
@@ -317,8 +324,8 @@ def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
             for c in claims]
 
 
-def _release(session: Session, batch: BatchRow, encounter_ids: Sequence[int], data: bytes, stream: Stream837,
-             claims: _ClaimLog, validated: bool) -> BatchRow:
+def _release(session: Session, batch: BatchRow, data: bytes, stream: Stream837, claims: _ClaimLog,
+             validated: bool) -> BatchRow:
     batch.release_seq = allocate(session, "release_seq", maximum=None)  # row lock: releases commit in order
     batch.status, batch.released_at = "released", _now()
     batch.content, batch.sha256 = data, hashlib.sha256(data).hexdigest()
@@ -330,21 +337,24 @@ def _release(session: Session, batch: BatchRow, encounter_ids: Sequence[int], da
     # The validation document is written as text: the same JSON the ORM would write for
     # {"pyx12": ..., "claims": _claims_json(claims)}, without a dict per claim in memory. The object returned
     # holds {"pyx12": ...} only; the claims are in the stored row.
-    text = '{"pyx12": ' + json.dumps(pyx12) + ', "claims": ' + claims.json_text() + "}"
+    text = claims.json_text('{"pyx12": ' + json.dumps(pyx12) + ', "claims": ', "}")
+    claims.parts = []
     value = type_coerce(text, Text())
     if session.get_bind().dialect.name == "postgresql":
         value = cast(value, JSON)
     session.execute(update(BatchRow).where(BatchRow.id == batch.id).values(validation=value))
     del text, value
     set_committed_value(batch, "validation", {"pyx12": pyx12})
-    first_clm01 = dict(claims.first_clm01)
-    # One executemany by primary key per slice: setting attributes on the (expired) ORM objects would reload
-    # each row, and autoflush the previous one, a round trip or two per encounter.
+    # Every encounter wrote at least one claim (split_claims never returns none), so first_clm01 names each
+    # of the batch's encounters once. One executemany by primary key per slice: setting attributes on the
+    # (expired) ORM objects would reload each row, and autoflush the previous one, a round trip or two each.
+    if len(claims.first_clm01) != batch.encounter_count:
+        raise RuntimeError(f"{len(claims.first_clm01)} encounters written, {batch.encounter_count} in the batch")
     now = _now()
-    for start in range(0, len(encounter_ids), 5000):
+    for start in range(0, len(claims.first_clm01), 5000):
         session.execute(update(EncounterRow), [
-            {"id": encounter_id, "status": "batched", "updated_at": now, "clm01": first_clm01.get(encounter_id)}
-            for encounter_id in encounter_ids[start:start + 5000]
+            {"id": encounter_id, "status": "batched", "updated_at": now, "clm01": clm01}
+            for encounter_id, clm01 in claims.first_clm01[start:start + 5000]
         ])
     session.commit()
     log.info("batch released", extra={"batch_id": batch.public_id, "claims": batch.claim_count})
