@@ -12,24 +12,26 @@ cutter whose batch was abandoned under it (it was too slow, or judged dead) chan
 are never reused."""
 
 import hashlib
+import json
 import os
 import socket
 import logging
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, Text, cast, func, select, type_coerce, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.batches.models import BatchRow, EncounterRow
 from app.batches.registry import allocate
 from app.invoices.documents import invoice_from_document
 from app.invoices.models import InvoiceLineRow, InvoiceRow
-from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, render_837p
+from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, Stream837, sort_key
 from app.x12.pyx12_check import findings_by_claim, validate_837_parallel
 
 log = logging.getLogger("encounter_service.batches")
@@ -134,9 +136,11 @@ def _claim_encounters(session: Session, request: CutRequest, stale_after: timede
     )
     session.add(batch)
     session.flush()
-    session.execute(update(EncounterRow), [  # one executemany by primary key
-        {"id": encounter_id, "status": "cutting", "batch_id": batch.id, "updated_at": now} for encounter_id in picked
-    ])
+    for start in range(0, len(picked), 5000):  # an executemany by primary key per slice of 5,000
+        session.execute(update(EncounterRow), [
+            {"id": encounter_id, "status": "cutting", "batch_id": batch.id, "updated_at": now}
+            for encounter_id in picked[start:start + 5000]
+        ])
     session.commit()
     return batch
 
@@ -166,35 +170,110 @@ def encounter_input(encounter: EncounterRow) -> EncounterInput:
 
 
 LOAD_CHUNK = 1000  # encounters read per query in phase 2
+_BILLING_FIELDS = ("npi", "tin", "name", "first_name", "last_name", "address", "city", "state", "zip", "phone_number")
 
 
-def _encounter_inputs(session: Session, batch_id: int) -> tuple[list[EncounterInput], list[int]]:
-    """The batch's encounters as writer input, in id order, read with plain column queries a chunk at a time:
-    no ORM objects (identity map, loader state, expiry snapshots) are kept for the whole batch."""
-    heads = session.execute(
-        select(EncounterRow.id, EncounterRow.invoice_id, EncounterRow.frequency, EncounterRow.original_reference)
-        .where(EncounterRow.batch_id == batch_id).order_by(EncounterRow.id)
-    ).all()
-    inputs = []
-    for start in range(0, len(heads), LOAD_CHUNK):
-        chunk = heads[start:start + LOAD_CHUNK]
-        invoice_ids = sorted({h.invoice_id for h in chunk})
-        invoices = {row.id: row for row in session.execute(
-            select(InvoiceRow.id, InvoiceRow.invoice_number, InvoiceRow.document).where(InvoiceRow.id.in_(invoice_ids))
-        )}
-        lines: dict[int, list] = {}
-        for ln in session.execute(
-            select(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number, InvoiceLineRow.program,
-                   InvoiceLineRow.encounter_unit, InvoiceLineRow.encounter_units, InvoiceLineRow.code_table_version)
-            .where(InvoiceLineRow.invoice_id.in_(invoice_ids))
-            .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
-        ):
-            lines.setdefault(ln.invoice_id, []).append(ln)
-        for h in chunk:
-            invoice = invoices[h.invoice_id]
-            inputs.append(_input(h.id, h.frequency, h.original_reference, h.invoice_id, invoice.invoice_number,
-                                 invoice.document, lines.get(h.invoice_id, [])))
-    return inputs, [h.id for h in heads]
+def _cut_order(session: Session, batch_id: int) -> list[tuple[int, tuple]]:
+    """(encounter id, sort key) for the batch's encounters in the order the 837P writes them (sort_key: the
+    billing provider's fields, then the member CIN; ties in id order). Only those fields are read, from the
+    stored documents by the database's JSON operators, and equal provider keys share one tuple, so this stays
+    small; each invoice's full key is checked against it when the invoice is loaded (_ordered_inputs)."""
+    document = InvoiceRow.document
+    columns = [document[f"billing_provider_{name}"].as_string() for name in _BILLING_FIELDS]
+    query = (select(EncounterRow.id, document["member_cin"].as_string(), *columns)
+             .join(InvoiceRow, InvoiceRow.id == EncounterRow.invoice_id)
+             .where(EncounterRow.batch_id == batch_id).order_by(EncounterRow.id))
+    providers: dict[tuple, tuple] = {}
+    order = []
+    for row in session.execute(query, execution_options={"yield_per": 5000}):
+        provider = tuple(row[2:])
+        order.append((row[0], (providers.setdefault(provider, provider), row[1])))
+    order.sort(key=lambda item: item[1])  # stable: id order within equal keys, as render_837p's sort
+    return order
+
+
+def _load(session: Session, heads: Sequence) -> dict[int, EncounterInput]:
+    """Writer input for the given encounters (rows of id, invoice_id, frequency, original_reference), read with
+    plain column queries: no ORM objects (identity map, loader state, expiry snapshots)."""
+    invoice_ids = sorted({h.invoice_id for h in heads})
+    invoices = {row.id: row for row in session.execute(
+        select(InvoiceRow.id, InvoiceRow.invoice_number, InvoiceRow.document).where(InvoiceRow.id.in_(invoice_ids))
+    )}
+    lines: dict[int, list] = {}
+    for ln in session.execute(
+        select(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number, InvoiceLineRow.program,
+               InvoiceLineRow.encounter_unit, InvoiceLineRow.encounter_units, InvoiceLineRow.code_table_version)
+        .where(InvoiceLineRow.invoice_id.in_(invoice_ids))
+        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
+    ):
+        lines.setdefault(ln.invoice_id, []).append(ln)
+    out = {}
+    for h in heads:
+        invoice = invoices[h.invoice_id]
+        out[h.id] = _input(h.id, h.frequency, h.original_reference, h.invoice_id, invoice.invoice_number,
+                           invoice.document, lines.get(h.invoice_id, []))
+    return out
+
+
+def _ordered_inputs(session: Session, order: Sequence[tuple[int, tuple]]) -> Iterator[EncounterInput]:
+    """The encounters as writer input in `order`, read LOAD_CHUNK at a time as the writer asks for them."""
+    for start in range(0, len(order), LOAD_CHUNK):
+        chunk = order[start:start + LOAD_CHUNK]
+        heads = session.execute(
+            select(EncounterRow.id, EncounterRow.invoice_id, EncounterRow.frequency, EncounterRow.original_reference)
+            .where(EncounterRow.id.in_([encounter_id for encounter_id, _ in chunk]))
+        ).all()
+        inputs = _load(session, heads)
+        for encounter_id, key in chunk:
+            encounter = inputs.pop(encounter_id)
+            if sort_key(encounter) != key:  # the JSON operators read the document differently: never guess
+                raise RuntimeError(f"encounter {encounter_id}: stored sort key does not match its invoice")
+            yield encounter
+
+
+class _ClaimLog:
+    """What the cut keeps of each claim, compactly: its JSON (as _claims_json writes it) a transaction set's
+    worth per string, the first CLM01 of each encounter, and counts."""
+
+    __slots__ = ("parts", "current", "first_clm01", "last_encounter", "count", "lines")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.current: list[str] = []
+        self.first_clm01: list[tuple[int, str]] = []
+        self.last_encounter: str | None = None
+        self.count = self.lines = 0
+
+    def __call__(self, claim: ClaimRef) -> None:
+        self.current.append(json.dumps(_claims_json([claim])[0]))
+        if claim.encounter_id != self.last_encounter:  # an encounter's claims are written one after another
+            self.first_clm01.append((int(claim.encounter_id), claim.clm01))
+            self.last_encounter = claim.encounter_id
+        self.count += 1
+        self.lines += len(claim.line_control_numbers)
+
+    def end_transaction(self) -> None:
+        if self.current:
+            self.parts.append(", ".join(self.current))
+            self.current = []
+
+    def json_text(self, head: str = "", tail: str = "") -> str:
+        """head + json.dumps(_claims_json(claims)) + tail, made with one join (one copy of the claims' text)."""
+        self.end_transaction()
+        pieces = [head + "["]
+        for i, part in enumerate(self.parts):
+            if i:
+                pieces.append(", ")
+            pieces.append(part)
+        pieces.append("]" + tail)
+        return "".join(pieces)
+
+    def claims(self) -> list[ClaimRef]:
+        return [ClaimRef(encounter_id=c["encounter_id"], clm01=c["clm01"], st02=c["st02"],
+                         line_control_numbers=tuple(c["line_control_numbers"]), first_segment=c["first_segment"],
+                         last_segment=c["last_segment"], member_loop_segment=c["member_loop_segment"],
+                         st_segment=c["st_segment"], total_charge=Decimal(c["total_charge"]))
+                for c in json.loads(self.json_text())]
 
 
 def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -> BatchRow:
@@ -202,22 +281,32 @@ def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -
         batch = _claim_encounters(session, request, options.stale_after)
     with factory() as session:
         batch = session.get(BatchRow, batch.id)
-        inputs, encounter_ids = _encounter_inputs(session, batch.id)
-        rendered = render_837p(
-            inputs, envelope=options.envelope,
+        order = _cut_order(session, batch.id)
+        log_ = _ClaimLog()
+        stream = Stream837(
+            _ordered_inputs(session, order), envelope=options.envelope,
             control=ControlNumbers(isa13=batch.isa13, gs06=batch.gs06, st02_first=batch.st02_first),
-            mode=request.mode, created=batch.created_at, batch_id=batch.public_id,
+            mode=request.mode, created=batch.created_at, batch_id=batch.public_id, on_claim=log_,
         )
-        del inputs
+        parts = [stream.header]
+        for transaction in stream.transactions():
+            parts.append(transaction.text)
+            log_.end_transaction()
+        parts.append(stream.trailer)
+        text = "".join(parts)
+        del parts
+        del order
         session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
-        report = validate_837_parallel(rendered.text, options.validate_processes) if options.validate else None
+        report = validate_837_parallel(text, options.validate_processes) if options.validate else None
+        data = text.encode("ascii")
+        del text
         if not _still_cutting(session, batch):
             log.warning("batch abandoned while being cut; nothing written", extra={"batch_id": batch.public_id})
             session.commit()
             return batch
         if report is not None and not report.ok:
-            return _fail(session, batch, rendered.claims, report)
-        return _release(session, batch, encounter_ids, rendered, report is not None)
+            return _fail(session, batch, log_.claims(), report)
+        return _release(session, batch, data, stream, log_, report is not None)
 
 
 def _still_cutting(session: Session, batch: BatchRow) -> bool:
@@ -235,25 +324,38 @@ def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
             for c in claims]
 
 
-def _release(session: Session, batch: BatchRow, encounter_ids: Sequence[int], rendered, validated: bool) -> BatchRow:
-    data = rendered.text.encode("ascii")
+def _release(session: Session, batch: BatchRow, data: bytes, stream: Stream837, claims: _ClaimLog,
+             validated: bool) -> BatchRow:
     batch.release_seq = allocate(session, "release_seq", maximum=None)  # row lock: releases commit in order
     batch.status, batch.released_at = "released", _now()
     batch.content, batch.sha256 = data, hashlib.sha256(data).hexdigest()
-    batch.transaction_count, batch.claim_count = rendered.transaction_count, len(rendered.claims)
-    batch.line_count = sum(len(c.line_control_numbers) for c in rendered.claims)
-    batch.total_charge = rendered.total_charge
-    batch.validation = {"pyx12": "clean" if validated else "skipped", "claims": _claims_json(rendered.claims)}
-    first_clm01: dict[str, str] = {}
-    for claim in rendered.claims:
-        first_clm01.setdefault(claim.encounter_id, claim.clm01)
-    # One executemany by primary key: setting attributes on the (expired) ORM objects would reload each row,
-    # and autoflush the previous one, a round trip or two per encounter.
+    batch.transaction_count, batch.claim_count = stream.transaction_count, claims.count
+    batch.line_count = claims.lines
+    batch.total_charge = stream.total_charge
+    pyx12 = "clean" if validated else "skipped"
+    session.flush()
+    # The validation document is written as text: the same JSON the ORM would write for
+    # {"pyx12": ..., "claims": _claims_json(claims)}, without a dict per claim in memory. The object returned
+    # holds {"pyx12": ...} only; the claims are in the stored row.
+    text = claims.json_text('{"pyx12": ' + json.dumps(pyx12) + ', "claims": ', "}")
+    claims.parts = []
+    value = type_coerce(text, Text())
+    if session.get_bind().dialect.name == "postgresql":
+        value = cast(value, JSON)
+    session.execute(update(BatchRow).where(BatchRow.id == batch.id).values(validation=value))
+    del text, value
+    set_committed_value(batch, "validation", {"pyx12": pyx12})
+    # Every encounter wrote at least one claim (split_claims never returns none), so first_clm01 names each
+    # of the batch's encounters once. One executemany by primary key per slice: setting attributes on the
+    # (expired) ORM objects would reload each row, and autoflush the previous one, a round trip or two each.
+    if len(claims.first_clm01) != batch.encounter_count:
+        raise RuntimeError(f"{len(claims.first_clm01)} encounters written, {batch.encounter_count} in the batch")
     now = _now()
-    session.execute(update(EncounterRow), [
-        {"id": encounter_id, "status": "batched", "updated_at": now, "clm01": first_clm01.get(str(encounter_id))}
-        for encounter_id in encounter_ids
-    ])
+    for start in range(0, len(claims.first_clm01), 5000):
+        session.execute(update(EncounterRow), [
+            {"id": encounter_id, "status": "batched", "updated_at": now, "clm01": clm01}
+            for encounter_id, clm01 in claims.first_clm01[start:start + 5000]
+        ])
     session.commit()
     log.info("batch released", extra={"batch_id": batch.public_id, "claims": batch.claim_count})
     return batch

@@ -6,11 +6,10 @@ Claims split at 50 lines or 12 diagnoses; member loops at 100 claims; transactio
 Same input, control numbers and `created` -> byte-identical text. Segments end with '~' and a newline."""
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from itertools import groupby
 from typing import Literal, NamedTuple
 
 from app.invoices.domain import Invoice, Provider, ServiceLine
@@ -243,67 +242,132 @@ def _loop_2300(b: _Builder, claim: _Claim) -> tuple[int, int]:
     return first, b.count
 
 
+def sort_key(encounter: EncounterInput) -> tuple:
+    """The order claims are written in: billing provider (every field of its 2010AA), then member CIN."""
+    return (_billing_key(encounter.invoice.billing_provider), encounter.invoice.member.cin)
+
+
 def render_837p(
     encounters: Sequence[EncounterInput], *, envelope: Envelope, control: ControlNumbers,
     mode: Literal["claim", "encounter"], created: datetime, batch_id: str,
 ) -> RenderedBatch:
-    # Rendering allocates millions of short-lived strings and no reference cycles; the cyclic collector
-    # would rescan the whole (large) heap again and again, so it is paused for the duration.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _render(encounters, envelope, control, mode, created, batch_id)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _render(encounters, envelope, control, mode, created, batch_id) -> RenderedBatch:  # noqa: ANN001
-    if mode not in ("claim", "encounter"):
-        raise X12ValueError(f"mode {mode!r} is not claim or encounter")
-    ordered = sorted(encounters, key=lambda e: (_billing_key(e.invoice.billing_provider), e.invoice.member.cin))
-    claims = [c for e in ordered for c in split_claims(e)]
-    b = _Builder()
-    b.pieces.append(isa(sender_qualifier=envelope.sender_qualifier, sender_id=envelope.sender_id,
-                          receiver_qualifier=envelope.receiver_qualifier, receiver_id=envelope.receiver_id,
-                          date6=created.strftime("%y%m%d"), time4=created.strftime("%H%M"),
-                          control=control.isa13, usage=envelope.usage))
-    b.count = 1
-    b.add("GS", "HC", envelope.gs_sender, envelope.gs_receiver, created.strftime("%Y%m%d"),
-          created.strftime("%H%M"), control.gs06, "X", VERSION)
+    """The whole interchange at once: `encounters` in any order (sorted here, stable), every claim kept."""
     refs: list[ClaimRef] = []
-    chunks = [claims[i:i + MAX_CLAIMS_PER_TRANSACTION] for i in range(0, len(claims), MAX_CLAIMS_PER_TRANSACTION)]
-    for t, chunk in enumerate(chunks):
-        st02 = f"{control.st02_first + t:04d}"
+    stream = Stream837(sorted(encounters, key=sort_key), envelope=envelope, control=control, mode=mode,
+                       created=created, batch_id=batch_id, on_claim=refs.append)
+    parts = [stream.header, *(t.text for t in stream.transactions()), stream.trailer]
+    return RenderedBatch(text="".join(parts), claims=tuple(refs), transaction_count=stream.transaction_count,
+                         segment_count=stream.segment_count, total_charge=stream.total_charge)
+
+
+class Transaction(NamedTuple):
+    text: str  # ST..SE, each segment followed by '~' and a newline
+    st02: str
+    first_segment: int  # the ST, 1-based in the whole file (ISA = 1)
+    segment_count: int  # ST..SE
+
+
+class Stream837:
+    """The interchange a transaction set (ST..SE) at a time, from encounters already in `sort_key` order (an
+    encounter out of order raises X12ValueError). Only the encounters and text of the current transaction set
+    are held: `encounters` may be a lazy iterator, and each claim's ClaimRef goes to `on_claim` as it is
+    written. The text is `header`, then every transaction's text, then `trailer` (set once `transactions()`
+    is exhausted) — byte for byte what render_837p returns for the same encounters."""
+
+    def __init__(self, encounters: Iterable[EncounterInput], *, envelope: Envelope, control: ControlNumbers,
+                 mode: Literal["claim", "encounter"], created: datetime, batch_id: str,
+                 on_claim: Callable[[ClaimRef], object] | None = None):
+        if mode not in ("claim", "encounter"):
+            raise X12ValueError(f"mode {mode!r} is not claim or encounter")
+        self._encounters, self._envelope, self._control, self._mode = encounters, envelope, control, mode
+        self._created, self._batch_id, self._on_claim = created, batch_id, on_claim
+        b = _Builder()
+        b.pieces.append(isa(sender_qualifier=envelope.sender_qualifier, sender_id=envelope.sender_id,
+                            receiver_qualifier=envelope.receiver_qualifier, receiver_id=envelope.receiver_id,
+                            date6=created.strftime("%y%m%d"), time4=created.strftime("%H%M"),
+                            control=control.isa13, usage=envelope.usage))
+        b.count = 1
+        b.add("GS", "HC", envelope.gs_sender, envelope.gs_receiver, created.strftime("%Y%m%d"),
+              created.strftime("%H%M"), control.gs06, "X", VERSION)
+        self.header: str = join(b.pieces)
+        self.trailer: str | None = None
+        self.segment_count = b.count  # so far
+        self.transaction_count = 0
+        self.claim_count = 0
+        self.line_count = 0
+        self.total_charge = Decimal("0")
+
+    def _claims(self) -> Iterator[tuple[_Claim, tuple]]:
+        previous = None
+        for encounter in self._encounters:
+            key = sort_key(encounter)
+            if previous is not None and key < previous:
+                raise X12ValueError("encounters are not in billing provider, member order")
+            previous = key
+            for claim in split_claims(encounter):
+                yield claim, key
+
+    def transactions(self) -> Iterator[Transaction]:
+        claims = self._claims()
+        pending = next(claims, None)
+        while pending is not None:
+            was_enabled = gc.isenabled()
+            gc.disable()  # millions of short-lived strings and no cycles: see render_837p's history
+            try:
+                transaction, pending = self._transaction(pending, claims)
+            finally:
+                if was_enabled:
+                    gc.enable()
+            yield transaction
+        b = _Builder()
+        b.count = self.segment_count
+        b.add("GE", self.transaction_count, self._control.gs06)
+        b.add("IEA", 1, f"{self._control.isa13:09d}")
+        self.segment_count = b.count
+        self.trailer = join(b.pieces)
+
+    def _transaction(self, pending, claims) -> tuple[Transaction, tuple | None]:  # noqa: ANN001
+        envelope, created = self._envelope, self._created
+        b = _Builder()
+        b.count = self.segment_count
+        st02 = f"{self._control.st02_first + self.transaction_count:04d}"
         st_at = b.add("ST", "837", st02, VERSION)
-        b.add("BHT", "0019", "00", batch_id, created.strftime("%Y%m%d"), created.strftime("%H%M"),
-              "RP" if mode == "encounter" else "CH")
+        b.add("BHT", "0019", "00", self._batch_id, created.strftime("%Y%m%d"), created.strftime("%H%M"),
+              "RP" if self._mode == "encounter" else "CH")
         b.add("NM1", "41", "2", envelope.submitter_name, "", "", "", "", "46", envelope.submitter_etin)
         b.add("PER", "IC", envelope.submitter_contact, "TE", envelope.submitter_phone)
         b.add("NM1", "40", "2", envelope.receiver_name, "", "", "", "", "46", envelope.receiver_etin)
-        hl = 0
-        for _, provider_claims in groupby(chunk, key=lambda c: _billing_key(c.encounter.invoice.billing_provider)):
-            provider_claims = list(provider_claims)
-            hl += 1
-            provider_hl = hl
-            b.add("HL", provider_hl, "", "20", "1")
-            _loop_2010aa(b, provider_claims[0].encounter.invoice.billing_provider)
-            for _, member_claims in groupby(provider_claims, key=lambda c: c.encounter.invoice.member.cin):
-                member_claims = list(member_claims)
-                for i in range(0, len(member_claims), MAX_CLAIMS_PER_MEMBER_LOOP):
-                    hl += 1
-                    member_at = b.write([f"HL*{hl}*{provider_hl}*22*0", "SBR*P*18*******MC"]) - 1
-                    _loop_2010ba_2010bb(b, member_claims[i].encounter.invoice)
-                    for claim in member_claims[i:i + MAX_CLAIMS_PER_MEMBER_LOOP]:
-                        first, last = _loop_2300(b, claim)
-                        refs.append(ClaimRef(
-                            encounter_id=claim.encounter.encounter_id, clm01=claim.clm01, st02=st02,
-                            line_control_numbers=tuple(c for _, c in claim.lines), first_segment=first,
-                            last_segment=last, member_loop_segment=member_at, st_segment=st_at,
-                            total_charge=claim.total,
-                        ))
+        hl = provider_hl = member_at = in_member = 0
+        provider_key = cin = None
+        written = 0
+        while pending is not None and written < MAX_CLAIMS_PER_TRANSACTION:
+            claim, key = pending
+            inv = claim.encounter.invoice
+            if written == 0 or key[0] != provider_key:  # a new 2000A: same grouping as groupby over the chunk
+                hl += 1
+                provider_hl, provider_key, cin, in_member = hl, key[0], None, 0
+                b.add("HL", provider_hl, "", "20", "1")
+                _loop_2010aa(b, inv.billing_provider)
+            if key[1] != cin:
+                cin, in_member = key[1], 0
+            if in_member % MAX_CLAIMS_PER_MEMBER_LOOP == 0:
+                hl += 1
+                member_at = b.write([f"HL*{hl}*{provider_hl}*22*0", "SBR*P*18*******MC"]) - 1
+                _loop_2010ba_2010bb(b, inv)
+            in_member += 1
+            first, last = _loop_2300(b, claim)
+            if self._on_claim is not None:
+                self._on_claim(ClaimRef(
+                    encounter_id=claim.encounter.encounter_id, clm01=claim.clm01, st02=st02,
+                    line_control_numbers=tuple(c for _, c in claim.lines), first_segment=first,
+                    last_segment=last, member_loop_segment=member_at, st_segment=st_at, total_charge=claim.total,
+                ))
+            self.total_charge += claim.total
+            self.line_count += len(claim.lines)
+            written += 1
+            pending = next(claims, None)
         b.add("SE", b.count + 1 - st_at + 1, st02)
-    b.add("GE", len(chunks), control.gs06)
-    b.add("IEA", 1, f"{control.isa13:09d}")
-    return RenderedBatch(text=join(b.pieces), claims=tuple(refs), transaction_count=len(chunks),
-                         segment_count=b.count, total_charge=sum((c.total for c in claims), Decimal("0")))
+        self.claim_count += written
+        self.transaction_count += 1
+        self.segment_count = b.count
+        return Transaction(join(b.pieces), st02, st_at, b.count - st_at + 1), pending

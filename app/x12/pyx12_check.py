@@ -5,6 +5,7 @@ pyx12 is single-threaded pure Python, so a large interchange is validated one tr
 in worker processes: each ST is wrapped in the interchange's own ISA/GS and GE/IEA, and the findings'
 segment numbers are shifted back to positions in the whole file."""
 
+import collections
 import functools
 import io
 import json
@@ -12,7 +13,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -125,24 +126,58 @@ class _Piece:
     file_segment_count: int
 
 
+def _segments(text: str, terminator: str) -> Iterator[str]:
+    """The non-empty segments, stripped, one at a time: [s.strip() for s in text.split(terminator) if s.strip()]
+    without the list (a 100,000-claim file has over a million segments)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find(terminator, start)
+        if end < 0:
+            end = size
+        seg = text[start:end].strip()
+        if seg:
+            yield seg
+        start = end + 1
+
+
+def iter_transactions(text: str) -> tuple[int, Iterator[_Piece]]:
+    """split_by_transaction, lazily: how many pieces there are, and the pieces one at a time (one ST's
+    segments are held at once, not the file's)."""
+    terminator = text[105] if len(text) > 105 else "~"
+    count, head, tail, pieces, open_st = 0, [], [], 0, False
+    for seg in _segments(text, terminator):
+        count += 1
+        if count <= 2:
+            head.append(seg)
+        tail = [tail[-1], seg] if tail else [seg]
+        if seg.startswith("ST*"):
+            open_st = True
+        elif seg.startswith("SE*") and open_st:
+            pieces, open_st = pieces + 1, False
+    if count < 4 or not (head[0].startswith("ISA") and tail[0].startswith("GE")):
+        return 0, iter(())
+    ge = tail[0].split("*")
+    trailer = [f"GE*1*{ge[2] if len(ge) > 2 else ''}", tail[1]]
+
+    def generate() -> Iterator[_Piece]:
+        current: list[str] | None = None
+        start = 0
+        for i, seg in enumerate(_segments(text, terminator)):
+            if seg.startswith("ST*"):
+                current, start = [seg], i
+            elif current is not None:
+                current.append(seg)
+                if seg.startswith("SE*"):
+                    body = [head[0], head[1], *current, *trailer]
+                    yield _Piece((terminator + "\n").join(body) + terminator + "\n", start + 1, i + 1 - start, count)
+                    current = None
+
+    return pieces, generate()
+
+
 def split_by_transaction(text: str) -> list[_Piece]:
     """One stand-alone interchange per ST: the file's ISA and GS, the ST..SE, GE*1 and the file's IEA."""
-    terminator = text[105] if len(text) > 105 else "~"
-    segments = [s.strip() for s in text.split(terminator) if s.strip()]
-    if len(segments) < 4 or not (segments[0].startswith("ISA") and segments[-2].startswith("GE")):
-        return []
-    ge = segments[-2].split("*")
-    trailer = [f"GE*1*{ge[2] if len(ge) > 2 else ''}", segments[-1]]
-    pieces, start = [], None
-    for i, seg in enumerate(segments):
-        if seg.startswith("ST*"):
-            start = i
-        elif seg.startswith("SE*") and start is not None:
-            body = [segments[0], segments[1], *segments[start:i + 1], *trailer]
-            pieces.append(_Piece((terminator + "\n").join(body) + terminator + "\n", start + 1, i + 1 - start,
-                                 len(segments)))
-            start = None
-    return pieces
+    return list(iter_transactions(text)[1])
 
 
 def _to_file_position(finding: Finding, piece: _Piece) -> Finding:
@@ -188,20 +223,50 @@ def default_processes() -> int:
 
 def validate_837_parallel(text: str, processes: int | None = None) -> ValidationReport:
     """Like validate_837, with the transaction sets checked side by side in `processes` worker processes
-    (default: every core this process may use). No 999 is produced on this path."""
+    (default: every core this process may use). No 999 is produced on this path. The pieces are made and
+    handed to the workers a few at a time, so only those in flight are held beside the text."""
     processes = processes or default_processes()
-    pieces = split_by_transaction(text)
-    if processes <= 1 or len(pieces) <= 1:
+    count, pieces = iter_transactions(text)
+    if processes <= 1 or count <= 1:
         return validate_837(text)
-    try:
-        reports = list(_executor(min(processes, len(pieces))).map(validate_837, [p.text for p in pieces]))
-    except BrokenProcessPool:  # a worker died (killed, out of memory): check here rather than not at all
-        _discard_pool()
-        reports = [validate_837(p.text) for p in pieces]
-    findings = [_to_file_position(f, piece) for piece, report in zip(pieces, reports, strict=True)
-                for f in report.findings]
-    crashed = next((r.crashed for r in reports if r.crashed), None)
-    return ValidationReport(all(r.ok for r in reports), findings, None, crashed=crashed)
+    workers = min(processes, count)
+    in_flight: collections.deque = collections.deque()
+    results: list[tuple[_Piece, ValidationReport]] = []
+    pool: ProcessPoolExecutor | None = _executor(workers)
+
+    def settle_oldest() -> None:
+        nonlocal pool
+        piece, future = in_flight.popleft()
+        if pool is not None:
+            try:
+                results.append((piece, future.result()))
+                return
+            except BrokenProcessPool:  # a worker died (killed, out of memory): check here rather than not at all
+                _discard_pool()
+                pool = None
+        results.append((piece, validate_837(piece.text)))
+
+    for piece in pieces:
+        if pool is None:
+            while in_flight:
+                settle_oldest()
+            results.append((piece, validate_837(piece.text)))
+            continue
+        try:
+            in_flight.append((piece, pool.submit(validate_837, piece.text)))
+        except BrokenProcessPool:
+            _discard_pool()
+            pool = None
+            while in_flight:
+                settle_oldest()
+            results.append((piece, validate_837(piece.text)))
+        while len(in_flight) > 2 * workers:
+            settle_oldest()
+    while in_flight:
+        settle_oldest()
+    findings = [_to_file_position(f, piece) for piece, report in results for f in report.findings]
+    crashed = next((r.crashed for _, r in results if r.crashed), None)
+    return ValidationReport(all(r.ok for _, r in results), findings, None, crashed=crashed)
 
 
 def findings_by_claim(report: ValidationReport, claims: Sequence) -> dict[str, list[Finding]]:
