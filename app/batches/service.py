@@ -30,7 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.batches.models import BatchRow, EncounterRow
 from app.batches.registry import allocate
 from app.invoices.documents import invoice_from_document
-from app.invoices.models import InvoiceLineRow, InvoiceRow
+from app.invoices.models import InvoiceLineRow, InvoiceRow, line_item_control_number
 from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, Stream837, sort_key
 from app.x12.pyx12_check import findings_by_claim, validate_837_parallel
 
@@ -155,8 +155,7 @@ def _input(encounter_id: int, frequency: str, original_reference: str | None, in
     return EncounterInput(
         invoice=invoice_from_document(document, derived),
         claim_id_base=invoice_number,
-        # as InvoiceLineRow.line_item_control_number
-        line_control_numbers=tuple(f"E{invoice_id}-{ln.line_number}" for ln in lines),
+        line_control_numbers=tuple(line_item_control_number(invoice_id, ln.line_number) for ln in lines),
         encounter_id=str(encounter_id),
         frequency=frequency,
         original_reference=original_reference,

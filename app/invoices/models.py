@@ -53,6 +53,11 @@ class InvoiceRow(Base):
     )
 
 
+def line_item_control_number(invoice_id: int, line_number: int) -> str:
+    """Stable line identity for REF*6R, so a 999, 277 or payment traces back to this line."""
+    return f"E{invoice_id}-{line_number}"
+
+
 class InvoiceLineRow(Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
@@ -89,8 +94,7 @@ class InvoiceLineRow(Base):
 
     @property
     def line_item_control_number(self) -> str:
-        """Stable line identity for REF*6R, so a 999, 277 or payment traces back to this line."""
-        return f"E{self.invoice_id}-{self.line_number}"
+        return line_item_control_number(self.invoice_id, self.line_number)
 
 
 class IdempotencyKeyRow(Base):
