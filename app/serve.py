@@ -54,6 +54,10 @@ def _start(context, host: str, port: int, log_config: dict):  # noqa: ANN001, AN
 
 
 def _worker(host: str, port: int, log_config: dict) -> None:
+    # Load the app before listening: the kernel hands new connections to every listening socket, so one
+    # opened while the app still loads would keep its clients waiting for seconds (a restarted worker).
+    import app.asgi  # noqa: F401
+
     config = uvicorn.Config(APP, host=host, port=port, access_log=False, log_config=log_config, backlog=_BACKLOG)
     uvicorn.Server(config).run(sockets=[_reuseport_socket(host, port)])
 

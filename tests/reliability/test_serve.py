@@ -49,7 +49,10 @@ def test_workers_share_keep_alive_clients_are_replaced_when_killed_and_stop_on_s
         os.kill(workers[0], signal.SIGKILL)
         replaced = _wait_for(lambda: (w := _workers(proc.pid)) and len(w) == 2 and workers[0] not in w and w)
         assert workers[1] in replaced
-        _wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200)
+        started = time.time()
+        with httpx.Client(base_url=base, timeout=10) as fresh:  # new connections, spread over both workers
+            assert all(fresh.get("/readyz", headers={"Connection": "close"}).status_code == 200 for _ in range(20))
+        assert time.time() - started < 10
     finally:
         proc.terminate()
         assert proc.wait(40) == 0
