@@ -64,29 +64,40 @@ def invoices(count: int, *, seed: int = 7, lines: int | None = None, providers_n
             if row.max_units_per_line:
                 units = min(units, int(row.max_units_per_line))
                 end = start + timedelta(days=units - 1) if row.encounter_unit == "per diem" else start
-            cost = Decimal(rng.randrange(2000, 40000)) / 100
-            telehealth = "GQ" in row.modifiers
-            body.append({
-                "procedure_code": row.hcpcs, "procedure_code_modifiers": list(row.modifiers),
-                "service_start_date": start.strftime("%m/%d/%Y"), "service_end_date": end.strftime("%m/%d/%Y"),
-                "service_unit_count": units, "place_of_service": "02" if telehealth else rng.choice(["11", "12", "99"]),
-                "member_diagnosis_codes": rng.sample(DIAGNOSES, rng.randint(1, 3)),
-                "service_unit_cost": str(cost), "service_charge_amount": str(cost * units),
-            })
-        yield {
-            "billing_provider_npi": p["npi"], "billing_provider_tin": p["tin"], "billing_provider_name": p["name"],
-            "billing_provider_phone_number": "9165550100", "billing_provider_address": p["address"],
-            "billing_provider_city": "SACRAMENTO", "billing_provider_state": "CA", "billing_provider_zip": p["zip"],
-            "rendering_provider_npi": p["npi"], "rendering_provider_tin": p["tin"],
-            "rendering_provider_name": p["name"], "rendering_provider_phone_number": "9165550100",
-            "rendering_provider_address": p["address"], "rendering_provider_city": "SACRAMENTO",
-            "rendering_provider_state": "CA", "rendering_provider_zip": p["zip"][:5],
-            "member_cin": m["cin"], "member_first_name": m["first"], "member_last_name": m["last"],
-            "member_homelessness_indicator": rng.choice("YN"), "member_residential_address": m["address"],
-            "member_residential_city": "SACRAMENTO", "member_residential_zip": m["zip"],
-            "member_date_of_birth": m["dob"].strftime("%m/%d/%Y"),
-            "primary_payer_identifier": "MCPTEST01", "payer_name": "TEST MEDI-CAL PLAN",
-            "invoice_amount": str(sum(Decimal(x["service_charge_amount"]) for x in body)),
-            "invoice_date": on.strftime("%m/%d/%Y"), "invoice_number": f"B{seed}-{n}",
-            "lines": body,
-        }
+            body.append(line_body(row, start, end, units, rng))
+        yield invoice_body(p, m, body, rng, invoice_date=on, invoice_number=f"B{seed}-{n}")
+
+
+def line_body(row, start: date, end: date, units: int, rng: random.Random) -> dict:  # noqa: ANN001 - a code row
+    """One service line as a caller sends it (draws cost, place of service and diagnoses from rng, in that order)."""
+    cost = Decimal(rng.randrange(2000, 40000)) / 100
+    telehealth = "GQ" in row.modifiers
+    return {
+        "procedure_code": row.hcpcs, "procedure_code_modifiers": list(row.modifiers),
+        "service_start_date": start.strftime("%m/%d/%Y"), "service_end_date": end.strftime("%m/%d/%Y"),
+        "service_unit_count": units, "place_of_service": "02" if telehealth else rng.choice(["11", "12", "99"]),
+        "member_diagnosis_codes": rng.sample(DIAGNOSES, rng.randint(1, 3)),
+        "service_unit_cost": str(cost), "service_charge_amount": str(cost * units),
+    }
+
+
+def invoice_body(p: dict, m: dict, lines: list[dict], rng: random.Random, *, invoice_date: date,
+                 invoice_number: str) -> dict:
+    """The invoice around `lines` for provider p and member m (draws the homelessness indicator from rng)."""
+    return {
+        "billing_provider_npi": p["npi"], "billing_provider_tin": p["tin"], "billing_provider_name": p["name"],
+        "billing_provider_phone_number": "9165550100", "billing_provider_address": p["address"],
+        "billing_provider_city": "SACRAMENTO", "billing_provider_state": "CA", "billing_provider_zip": p["zip"],
+        "rendering_provider_npi": p["npi"], "rendering_provider_tin": p["tin"],
+        "rendering_provider_name": p["name"], "rendering_provider_phone_number": "9165550100",
+        "rendering_provider_address": p["address"], "rendering_provider_city": "SACRAMENTO",
+        "rendering_provider_state": "CA", "rendering_provider_zip": p["zip"][:5],
+        "member_cin": m["cin"], "member_first_name": m["first"], "member_last_name": m["last"],
+        "member_homelessness_indicator": rng.choice("YN"), "member_residential_address": m["address"],
+        "member_residential_city": "SACRAMENTO", "member_residential_zip": m["zip"],
+        "member_date_of_birth": m["dob"].strftime("%m/%d/%Y"),
+        "primary_payer_identifier": "MCPTEST01", "payer_name": "TEST MEDI-CAL PLAN",
+        "invoice_amount": str(sum(Decimal(x["service_charge_amount"]) for x in lines)),
+        "invoice_date": invoice_date.strftime("%m/%d/%Y"), "invoice_number": invoice_number,
+        "lines": lines,
+    }

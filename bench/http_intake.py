@@ -26,10 +26,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database_url: str, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(database_url: str, workers: int, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`python -m app.cli serve` on a free port, once /readyz answers (the upload worker off unless extra_env
+    turns it on)."""
     port = free_port()
     env = dict(os.environ, DATABASE_URL=database_url, BOOTSTRAP_ADMIN_KEY=KEY, RATE_LIMIT_PER_MINUTE="0",
                LOG_LEVEL="WARNING", UPLOAD_WORKER="false")
+    env.update(extra_env or {})
     log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
@@ -37,6 +40,8 @@ def start_server(database_url: str, workers: int) -> tuple[subprocess.Popen, str
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}; see {proc.log_path}")
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 return proc, base

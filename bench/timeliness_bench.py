@@ -41,6 +41,8 @@ import httpx
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from bench.data import invoice_body, line_body
+
 REPO = Path(__file__).resolve().parents[1]
 FIRST_RECEIPT, LAST_RECEIPT = date(2025, 9, 1), date(2026, 11, 20)  # ~15 months straddling 2026-01-01
 PROVIDERS = 2000
@@ -64,7 +66,7 @@ def _today() -> date:
 class _Generator:
     def __init__(self, seed: int):
         from app.codetable import CodeTables
-        from bench.data import DIAGNOSES, FIRST, LAST, STREETS, luhn_npi
+        from bench.data import FIRST, LAST, STREETS, luhn_npi
 
         self.seed = seed
         rng = random.Random(seed)
@@ -85,7 +87,7 @@ class _Generator:
         for w in weights:
             running += w / total
             self.cum.append(running)
-        self.diagnoses, self.first, self.last, self.streets = DIAGNOSES, FIRST, LAST, STREETS
+        self.first, self.last, self.streets = FIRST, LAST, STREETS
 
     def _provider(self, rng: random.Random) -> int:
         import bisect
@@ -128,32 +130,10 @@ class _Generator:
             if row.encounter_unit == "per diem" and self.tables.in_force(end) is not self.tables.in_force(start):
                 end, units = start, 1  # keep a line inside one code table
             last_service = max(last_service, end)
-            cost = Decimal(rng.randrange(2000, 40000)) / 100
-            telehealth = "GQ" in row.modifiers
-            lines.append({
-                "procedure_code": row.hcpcs, "procedure_code_modifiers": list(row.modifiers),
-                "service_start_date": start.strftime("%m/%d/%Y"), "service_end_date": end.strftime("%m/%d/%Y"),
-                "service_unit_count": units, "place_of_service": "02" if telehealth else rng.choice(["11", "12", "99"]),
-                "member_diagnosis_codes": rng.sample(self.diagnoses, rng.randint(1, 3)),
-                "service_unit_cost": str(cost), "service_charge_amount": str(cost * units),
-            })
-        charge = sum(Decimal(x["service_charge_amount"]) for x in lines)
-        return {
-            "billing_provider_npi": p["npi"], "billing_provider_tin": p["tin"], "billing_provider_name": p["name"],
-            "billing_provider_phone_number": "9165550100", "billing_provider_address": p["address"],
-            "billing_provider_city": "SACRAMENTO", "billing_provider_state": "CA", "billing_provider_zip": p["zip"],
-            "rendering_provider_npi": p["npi"], "rendering_provider_tin": p["tin"],
-            "rendering_provider_name": p["name"], "rendering_provider_phone_number": "9165550100",
-            "rendering_provider_address": p["address"], "rendering_provider_city": "SACRAMENTO",
-            "rendering_provider_state": "CA", "rendering_provider_zip": p["zip"][:5],
-            "member_cin": m["cin"], "member_first_name": m["first"], "member_last_name": m["last"],
-            "member_homelessness_indicator": rng.choice("YN"), "member_residential_address": m["address"],
-            "member_residential_city": "SACRAMENTO", "member_residential_zip": m["zip"],
-            "member_date_of_birth": m["dob"].strftime("%m/%d/%Y"),
-            "primary_payer_identifier": "MCPTEST01", "payer_name": "TEST MEDI-CAL PLAN",
-            "invoice_amount": str(charge), "invoice_date": last_service.strftime("%m/%d/%Y"),
-            "invoice_number": f"T{self.seed}-{b}", "received_date": received.isoformat(), "lines": lines,
-        }
+            lines.append(line_body(row, start, end, units, rng))
+        raw = invoice_body(p, m, lines, rng, invoice_date=last_service, invoice_number=f"T{self.seed}-{b}")
+        raw["received_date"] = received.isoformat()
+        return raw
 
     @staticmethod
     def events(rng: random.Random, received: date, charge: Decimal, today: date) -> list[dict]:

@@ -27,7 +27,8 @@ import httpx
 
 from app.invoices.elements import INVOICE_ELEMENTS, LINE_ELEMENTS
 from bench.data import invoices
-from bench.http_intake import KEY, free_port
+from bench import http_intake
+from bench.http_intake import KEY
 
 REPO = Path(__file__).resolve().parents[1]
 HEADERS = [e.label for e in INVOICE_ELEMENTS + LINE_ELEMENTS]
@@ -172,26 +173,7 @@ def cpu_seconds(pid: int) -> float:
 
 def start_server(database_url: str, workers: int = 1, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """`python -m app.cli serve` with the upload worker thread on (the default)."""
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, BOOTSTRAP_ADMIN_KEY=KEY, RATE_LIMIT_PER_MINUTE="0",
-               LOG_LEVEL="WARNING", UPLOAD_WORKER="true", **(extra_env or {}))
-    log = tempfile.NamedTemporaryFile(prefix="bench-upload-server-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    proc.log_path = log.name
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see {proc.log_path}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not become ready; see {proc.log_path}")
+    return http_intake.start_server(database_url, workers, {"UPLOAD_WORKER": "true", **(extra_env or {})})
 
 
 def _postgres_schema(url: str) -> tuple[str, callable]:
