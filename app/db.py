@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -66,6 +66,27 @@ def make_engine(url: str, busy_timeout_ms: int = 30000) -> Engine:
 _SQLITE_BEGIN = "sqlite_begin"
 
 
+def insert_values(obj: Base) -> dict:
+    """The row a new ORM object would INSERT, for a Core insert that skips the unit of work: the attributes
+    set, else the column's Python-side default (also set on the object, so it reads as the stored row), else
+    NULL. An unset autoincrement primary key is left to the database."""
+    out = {}
+    state = obj.__dict__
+    for attr in inspect(type(obj)).column_attrs:
+        column = attr.columns[0]
+        if attr.key in state:
+            out[column.name] = state[attr.key]
+        elif column.primary_key and column.autoincrement in (True, "auto"):
+            continue
+        elif column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            setattr(obj, attr.key, value)
+            out[column.name] = value
+        elif column.server_default is None:
+            out[column.name] = None
+    return out
+
+
 @contextmanager
 def reading(session: Session) -> Iterator[None]:
     """Queries that only read, in a transaction of their own that ends on exit, so that on SQLite the write
@@ -87,7 +108,3 @@ class Database:
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-
-    def session(self) -> Iterator[Session]:
-        with self.sessionmaker() as session:
-            yield session

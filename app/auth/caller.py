@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 ROLES = ("provider", "pipeline", "finance", "ops", "admin")
 STAFF = ("finance", "ops", "admin")
@@ -83,16 +84,17 @@ class Allow:
             raise ValueError(f"unknown roles {unknown}")
         self.roles = tuple(dict.fromkeys((*roles, "admin")))
 
-    def __call__(self, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    async def __call__(self, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if caller.role not in self.roles:
             raise HTTPException(403, f"A {caller.role} key may not do this; it needs one of these roles: "
                                      f"{', '.join(self.roles)}.")
         return caller
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
     """The caller an endpoint's role guard already authenticated."""
-    return authenticate(request)
+    cached = getattr(request.state, "caller", None)
+    return cached if cached is not None else await run_in_threadpool(authenticate, request)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

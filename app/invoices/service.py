@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import LOCAL_OPERATOR, Caller
-from app.db import reading
+from app.db import insert_values, reading
 from app.batches.models import EncounterRow
 from app.invoices import fields as fx
 from app.invoices.documents import content_hash, invoice_document
@@ -24,6 +24,7 @@ from app.invoices.models import IdempotencyKeyRow, IntakeRejectionRow, InvoiceLi
 from app.invoices.problems import Findings, Problem
 from app.invoices.rules import CheckResult, RuleContext, check_invoice
 from app.timeliness import service as timeliness
+from app.timeliness.models import ClaimTimelinessRow
 from app.timeliness.policy import TimelinessPolicy
 
 log = logging.getLogger("encounter_service.intake")
@@ -96,18 +97,20 @@ def validate(session: Session, raw: Mapping[str, Any], ctx: RuleContext, *, call
     """All checks, the stored-duplicate and invoice-number checks included, without storing anything."""
     result = check_invoice(raw, ctx)
     check_received_date(result, raw, caller, timezone)
-    if result.invoice is not None:
-        existing = _find_by_natural_key(session, result.invoice.billing_provider.npi, result.invoice.invoice_number)
-        if existing is not None:
-            try:
-                _same_or_conflict(existing, result.invoice)
-                result.findings.warn("invoice_number", "already_accepted",
-                                     f"This exact invoice was already accepted as {existing.public_id}; "
-                                     "sending it again returns the stored invoice.")
-            except IntakeConflict as conflict:
-                result.findings.errors.extend(conflict.problems)
-            return result
-    _check_stored_duplicates(session, result)
+    with reading(session):
+        if result.invoice is not None:
+            existing = _find_by_natural_key(session, result.invoice.billing_provider.npi,
+                                            result.invoice.invoice_number)
+            if existing is not None:
+                try:
+                    _same_or_conflict(existing, result.invoice)
+                    result.findings.warn("invoice_number", "already_accepted",
+                                         f"This exact invoice was already accepted as {existing.public_id}; "
+                                         "sending it again returns the stored invoice.")
+                except IntakeConflict as conflict:
+                    result.findings.errors.extend(conflict.problems)
+                return result
+        _check_stored_duplicates(session, result)
     return result
 
 
@@ -135,16 +138,8 @@ def submit_invoice(
         raise IntakeRejected(result.findings.errors, result.findings.warnings)
 
     row = _new_invoice_row(result.invoice, result.findings, timezone, source, received, caller)
-    session.add(row)
-    encounter = new_encounter(row, frequency="1")
-    session.add(encounter)
-    set_committed_value(row, "encounters", [encounter])  # viewonly: set here so the answer needs no SELECT
     try:
-        session.flush()
-        timeliness.open_claim(session, row, policy or default_policy())
-        if idempotency_key:
-            session.add(IdempotencyKeyRow(key=idempotency_key, request_hash=request_hash, invoice_id=row.id,
-                                          created_at=row.received_at))
+        _insert_new_invoice(session, row, policy or default_policy(), idempotency_key, request_hash)
         session.commit()
     except IntegrityError:
         # A concurrent request stored the same invoice, key or service line first: answer as if we came second.
@@ -152,6 +147,32 @@ def submit_invoice(
         return _after_race(session, raw, ctx, idempotency_key, request_hash, timezone, source)
     log.info("invoice accepted", extra={"invoice_id": row.public_id, "lines": len(row.lines), "source": source})
     return IntakeOutcome(row, created=True)
+
+
+_INSERT = {table.name: table.insert() for table in (
+    InvoiceRow.__table__, InvoiceLineRow.__table__, EncounterRow.__table__, ClaimTimelinessRow.__table__,
+    IdempotencyKeyRow.__table__)}
+
+
+def _insert_new_invoice(session: Session, row: InvoiceRow, policy: TimelinessPolicy, idempotency_key: str | None,
+                        request_hash: str) -> None:
+    """Store a new invoice with its lines, queued encounter, timeliness row and idempotency key as plain INSERTs
+    in the session's transaction. The ORM's unit of work cost a third of an intake request; these objects are
+    never added to the session: they stay transient, take the ids the database gave, and are the answer."""
+    connection = session.connection()
+    row.id = connection.execute(_INSERT["invoices"], insert_values(row)).inserted_primary_key[0]
+    for line in row.lines:
+        line.invoice_id = row.id
+    connection.execute(_INSERT["invoice_lines"], [insert_values(line) for line in row.lines])
+    encounter = new_encounter(row, frequency="1")
+    encounter.invoice_id = row.id
+    encounter.id = connection.execute(_INSERT["encounters"], insert_values(encounter)).inserted_primary_key[0]
+    set_committed_value(row, "encounters", [encounter])  # viewonly relationships: the answer needs no SELECT
+    connection.execute(_INSERT["claim_timeliness"], insert_values(timeliness.new_claim(row, policy)))
+    if idempotency_key:
+        connection.execute(_INSERT["idempotency_keys"], {
+            "key": idempotency_key, "request_hash": request_hash, "invoice_id": row.id,
+            "created_at": row.received_at})
 
 
 def _after_race(session, raw, ctx, idempotency_key, request_hash, timezone, source) -> IntakeOutcome:
@@ -192,7 +213,7 @@ def stored_invoice_public_id(session: Session, invoice_id: int) -> str:
 # the partial unique indexes' WHERE, so SQLite can use them (it cannot match a bound parameter or
 # "active = 1" against the index condition, and scans the table instead).
 _BY_NATURAL_KEY = (
-    select(InvoiceRow).options(selectinload(InvoiceRow.lines))
+    select(InvoiceRow.public_id)
     .where(InvoiceRow.billing_npi == bindparam("npi"), InvoiceRow.invoice_number == bindparam("number"),
            InvoiceRow.status == literal_column("'accepted'"))
 )
@@ -212,7 +233,9 @@ _STORED_LINES = (
 
 
 def _find_by_natural_key(session: Session, billing_npi: str, invoice_number: str) -> InvoiceRow | None:
-    return session.scalar(_BY_NATURAL_KEY, {"npi": billing_npi, "number": invoice_number})
+    # Almost always absent: ask the connection for the id alone, and load the invoice only when there is one.
+    public_id = session.connection().scalar(_BY_NATURAL_KEY, {"npi": billing_npi, "number": invoice_number})
+    return None if public_id is None else get_invoice(session, public_id)
 
 
 def _same_or_conflict(existing: InvoiceRow, invoice: Invoice) -> InvoiceRow:
@@ -234,7 +257,7 @@ def _check_stored_duplicates(session: Session, result: CheckResult, exclude_invo
     if not (result.billing_npi and result.member_cin and result.line_keys):
         return
     keys = {key: i for i, key in reversed(result.line_keys)}
-    stored = session.execute(_STORED_LINES, {
+    stored = session.connection().execute(_STORED_LINES, {
         "npi": result.billing_npi, "cin": result.member_cin, "starts": sorted({start for _, _, start, _ in keys}),
         "number": result.invoice_number or "", "exclude": -1 if exclude_invoice_id is None else exclude_invoice_id,
     })

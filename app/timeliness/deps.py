@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from app.timeliness.policy import TimelinessPolicy, policy_from_settings
 
 
-def get_policy(request: Request) -> TimelinessPolicy:
+async def get_policy(request: Request) -> TimelinessPolicy:
     state = request.app.state
     if getattr(state, "timeliness", None) is None:
         state.timeliness = policy_from_settings(state.settings)

@@ -46,15 +46,20 @@ def _store(row: ClaimTimelinessRow, derived: Derived) -> None:
         setattr(row, name, getattr(derived, name))
 
 
-def open_claim(session: Session, invoice: InvoiceRow, policy: TimelinessPolicy) -> ClaimTimelinessRow:
+def new_claim(invoice: InvoiceRow, policy: TimelinessPolicy) -> ClaimTimelinessRow:
     """The derived row of a newly accepted invoice (or replacement): clean, open, deadlines from receipt."""
     row = ClaimTimelinessRow(
         invoice_id=invoice.id, receipt_date=invoice.receipt_date, programs=invoice.programs, billing_npi=invoice.billing_npi,
         billing_tin=invoice.document["billing_provider_tin"], submission_type=invoice.source, event_count=0,
     )
     _store(row, derive(_facts(invoice, None), [], policy))
-    session.add(row)
     set_committed_value(invoice, "timeliness", row)  # a viewonly relationship: known now, no SELECT later
+    return row
+
+
+def open_claim(session: Session, invoice: InvoiceRow, policy: TimelinessPolicy) -> ClaimTimelinessRow:
+    row = new_claim(invoice, policy)
+    session.add(row)
     return row
 
 
