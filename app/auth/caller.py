@@ -46,7 +46,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="encounter-service"'})
 
 
-def authenticate(request: Request) -> Caller:
+async def authenticate(request: Request) -> Caller:
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
@@ -59,12 +59,8 @@ def authenticate(request: Request) -> Caller:
     bootstrap = settings.bootstrap_admin_key.get_secret_value() if settings.bootstrap_admin_key else ""
     if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
         caller = Caller(key_id="bootstrap", role="admin")
-    else:
-        from app.auth.keys import resolve
-        from app.db import reading
-
-        with request.app.state.database.sessionmaker() as session, reading(session):
-            caller, why = resolve(session, token, datetime.now(UTC))
+    else:  # a database read: off the event loop
+        caller, why = await run_in_threadpool(_resolve, request.app.state.database, token)
         if caller is None:
             raise _unauthorized(why)
     request.state.caller = caller
@@ -73,6 +69,14 @@ def authenticate(request: Request) -> Caller:
         raise HTTPException(429, f"More than {settings.rate_limit_per_minute} requests a minute with this key; "
                                  f"retry in {wait} s.", headers={"Retry-After": str(wait)})
     return caller
+
+
+def _resolve(database, token: str) -> tuple[Caller | None, str]:  # noqa: ANN001 - app.db.Database
+    from app.auth.keys import resolve
+    from app.db import reading
+
+    with database.sessionmaker() as session, reading(session):
+        return resolve(session, token, datetime.now(UTC))
 
 
 class Allow:
@@ -93,8 +97,7 @@ class Allow:
 
 async def current_caller(request: Request) -> Caller:
     """The caller an endpoint's role guard already authenticated."""
-    cached = getattr(request.state, "caller", None)
-    return cached if cached is not None else await run_in_threadpool(authenticate, request)
+    return await authenticate(request)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -48,6 +48,20 @@ def required(f: Findings, loc: str, raw: object, label: str) -> bool:
     return True
 
 
+# Plain printable ASCII needs no character-by-character look unless it holds one of these.
+_NOT_IN_837P = re.compile("[" + re.escape("".join(X12_DELIMITERS) + "".join(NOT_IN_X12_CHARSET)) + "]")
+
+
+def _fits(f: Findings, loc: str, label: str, length: int, min_len: int, max_len: int) -> bool:
+    if length > max_len:
+        f.error(loc, "too_long", f"{label} is {length} characters; the 837P allows at most {max_len}.")
+        return False
+    if length < min_len:
+        f.error(loc, "too_short", f"{label} must be at least {min_len} characters.")
+        return False
+    return True
+
+
 def free_text(
     f: Findings, loc: str, raw: object, label: str, *, max_len: int, min_len: int = 1,
     is_required: bool = True,
@@ -58,6 +72,8 @@ def free_text(
             required(f, loc, raw, label)
         return None
     value = as_text(raw)
+    if value.isascii() and value.isprintable() and not _NOT_IN_837P.search(value):
+        return value if _fits(f, loc, label, len(value), min_len, max_len) else None  # what nearly every value is
     ok = True
     for i, ch in enumerate(value):
         # What the 837P would carry for this character: a fullwidth '＊' is spelled '*' and would split a segment.
@@ -97,12 +113,7 @@ def free_text(
             "Give the name in Latin letters.",
         )
         return None
-    length = len(ascii_form)
-    if length > max_len:
-        f.error(loc, "too_long", f"{label} is {length} characters; the 837P allows at most {max_len}.")
-        return None
-    if length < min_len:
-        f.error(loc, "too_short", f"{label} must be at least {min_len} characters.")
+    if not _fits(f, loc, label, len(ascii_form), min_len, max_len):
         return None
     if ascii_form != value:
         f.warn(
@@ -238,6 +249,7 @@ def cin(f: Findings, loc: str, raw: object, label: str) -> str | None:
 
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+_TWO_DIGIT_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z|([0-9]{2})/([0-9]{2})/([0-9]{4})\Z")
 
 
 def a_date(f: Findings, loc: str, raw: object, label: str, *, is_required: bool = True) -> date | None:
@@ -250,6 +262,14 @@ def a_date(f: Findings, loc: str, raw: object, label: str, *, is_required: bool 
     if isinstance(raw, date):
         return raw
     text = as_text(raw)
+    if (shape := _TWO_DIGIT_DATE.match(text)) is not None:  # strptime's answer, without strptime's cost
+        iso_year, iso_month, iso_day, us_month, us_day, us_year = shape.groups()
+        try:
+            value = date(int(iso_year or us_year), int(iso_month or us_month), int(iso_day or us_day))
+        except ValueError:
+            value = None
+        if value is not None and value.year >= 1900:
+            return value
     for fmt in DATE_FORMATS:
         try:
             value = datetime.strptime(text, fmt).date()
