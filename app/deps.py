@@ -26,7 +26,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def get_rule_context(request: Request) -> RuleContext:
-    state = request.app.state
+    return rule_context(request.app.state)
+
+
+def rule_context(state) -> RuleContext:  # noqa: ANN001 - the app's state
     return RuleContext(
         code_tables=state.code_tables, places_of_service=state.places_of_service, states=state.us_states,
         today=today_for_checks(), max_lines=state.settings.max_lines_per_invoice,

@@ -8,7 +8,10 @@ from app.timeliness.policy import TimelinessPolicy, policy_from_settings
 
 
 async def get_policy(request: Request) -> TimelinessPolicy:
-    state = request.app.state
+    return policy_of(request.app.state)
+
+
+def policy_of(state) -> TimelinessPolicy:  # noqa: ANN001 - the app's state
     if getattr(state, "timeliness", None) is None:
         state.timeliness = policy_from_settings(state.settings)
     return state.timeliness
