@@ -5,7 +5,7 @@ claims, with pyx12 validation on and off.
 
 For each size N a database is seeded once with N queued encounters of 3-line invoices (bench.data), then
 copied for each run (SQLite: the file; PostgreSQL: CREATE DATABASE ... TEMPLATE). Seeding goes through the
-real intake code (InvoiceIn, check_invoice, _new_invoice_row, new_encounter, timeliness.open_claim) but
+real intake code (InvoiceIn, check_invoice, _new_invoice_row, new_encounter, timeliness.new_claim) but
 inserts the resulting rows in bulk, in large transactions; before the figures, a few invoices are seeded
 that way and also POSTed through the HTTP app, and every table must come out the same (ids included; only
 uuids and clock times differ; audit_events, the HTTP layer's log of each request, is left out). Seeding is not timed.
@@ -59,26 +59,9 @@ def _intake_tools():
     return _worker_state
 
 
-def _columns(obj) -> dict:
-    """The row an ORM object would INSERT: set attributes, else the column's Python default, else NULL."""
-    from sqlalchemy import inspect
-
-    out = {}
-    for attr in inspect(type(obj)).column_attrs:
-        column = attr.columns[0]
-        if attr.key in obj.__dict__:
-            out[column.name] = obj.__dict__[attr.key]
-        elif column.default is not None and column.default.is_scalar:
-            out[column.name] = column.default.arg
-        elif column.default is not None and column.default.is_callable:
-            out[column.name] = column.default.arg(None)
-        elif column.server_default is None:
-            out[column.name] = None
-    return out
-
-
 def _build(task: tuple[int, list[dict]]) -> dict[str, list[dict]]:
     """Rows of the given raw invoices exactly as submit_invoice would store them (ids from first_id on)."""
+    from app.db import insert_values
     from app.invoices.rules import check_invoice
     from app.invoices.schemas import InvoiceIn
     from app.invoices.service import _new_invoice_row, new_encounter
@@ -88,10 +71,6 @@ def _build(task: tuple[int, list[dict]]) -> dict[str, list[dict]]:
     tools = _intake_tools()
     out: dict[str, list[dict]] = {"invoices": [], "invoice_lines": [], "encounters": [], "claim_timeliness": []}
 
-    class Collect:  # the session open_claim adds its row to
-        def add(self, row):
-            out["claim_timeliness"].append(_columns(row))
-
     for i, raw in enumerate(raws):
         body = InvoiceIn.model_validate(raw).model_dump(exclude_unset=True)  # what the route hands the service
         result = check_invoice(body, tools["ctx"])
@@ -100,11 +79,11 @@ def _build(task: tuple[int, list[dict]]) -> dict[str, list[dict]]:
         row = _new_invoice_row(result.invoice, result.findings, TIMEZONE, "api")
         encounter = new_encounter(row, frequency="1")
         row.id = first_id + i
-        out["invoices"].append(_columns(row))
+        out["invoices"].append(insert_values(row))
         for line in row.lines:
-            out["invoice_lines"].append({**_columns(line), "invoice_id": row.id})
-        out["encounters"].append({**_columns(encounter), "invoice_id": row.id})
-        timeliness.open_claim(Collect(), row, tools["policy"])
+            out["invoice_lines"].append({**insert_values(line), "invoice_id": row.id})
+        out["encounters"].append({**insert_values(encounter), "invoice_id": row.id})
+        out["claim_timeliness"].append(insert_values(timeliness.new_claim(row, tools["policy"])))
     return out
 
 
