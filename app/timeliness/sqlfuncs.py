@@ -85,3 +85,21 @@ def _date_constant_sqlite(element, compiler, **kw):  # noqa: ANN001
 @compiles(date_constant, "postgresql")
 def _date_constant_pg(element, compiler, **kw):  # noqa: ANN001
     return f"DATE '{element.value.isoformat()}'"
+
+
+class month_start(FunctionElement):  # noqa: N801
+    """The first day of a date's month, as a date."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):  # noqa: ANN001
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element, compiler, **kw):  # noqa: ANN001
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
