@@ -55,7 +55,7 @@ class ClaimTimelinessRow(Base):
         Index("ix_claim_timeliness_npi_receipt", "billing_npi", "receipt_date"),
         Index("ix_claim_timeliness_final_date", "final_date"),
         # the claims the rollup does not hold for an as_of: open ones (NULL) and those settled from its month on
-        Index("ix_claim_timeliness_settled_on", "settled_on"),
+        Index("ix_claim_timeliness_settled_on", "settled_on", "receipt_date"),
     )
 
     invoice_id: Mapped[int] = mapped_column(

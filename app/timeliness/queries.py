@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, literal_column, not_, or_, select, text, union_all
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -116,12 +117,13 @@ class ClaimSQL:
         # are summed in the rollup per month of settled_on (they were stored under a restarting clock, so only under
         # that policy). The months that ended by as_of are read from the rollup; every other claim (open, or settled
         # from the month of as_of + 1 day on) goes through the rules above, found by ix_claim_timeliness_settled_on.
+        # The two sets are read apart, each by its own range of the index (planners do not split the OR well).
         if policy.contest_restarts_clock:
             self.cutoff = (as_of + timedelta(days=1)).replace(day=1)
-            self.unrolled = or_(T.settled_on.is_(None), T.settled_on >= date_constant(self.cutoff))
+            self.unrolled = [T.settled_on.is_(None), T.settled_on >= date_constant(self.cutoff)]
         else:
             self.cutoff = None
-            self.unrolled = None
+            self.unrolled = [sa_true()]
 
     def federal_key(self):
         return self.clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
@@ -277,7 +279,8 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
     else:
         rkeys = [R.c[k.name] for k in keys]
         rwhere = _rollup_where(sql, f, R, federal_period=True)
-        parts = [(keys, select(*keys, *_counts_columns(sql, f), *extra).where(*where, received, sql.unrolled)),
+        parts = [*[(keys, select(*keys, *_counts_columns(sql, f), *extra).where(*where, received, unrolled))
+                   for unrolled in sql.unrolled],
                  (keys, select(*keys, *_future_columns(f)).where(*where, not_(received), T.settled_on.is_(None))),
                  (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
                      *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
@@ -347,22 +350,27 @@ def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[
     """Median of receipt-to-payment days per provider: SQL counts the claims per provider and day count (the
     rollup's settled claims, the rest through the rules), the median is read off those few rows (no window over
     every paid claim)."""
-    where = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-             T.billing_npi.in_(npis)]
+    where = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to)]
     live = days_between(sql.decision_date, T.receipt_date).label("days")
+    if sql.cutoff is None:
+        where.append(T.billing_npi.in_(npis))
+    # else: the unrolled claims of every provider, each set by its range of ix_claim_timeliness_settled_on (with the
+    # NPIs in the WHERE a planner walks the page's providers' every claim instead); other providers dropped below
     queries = [select(T.billing_npi, T.billing_tin, live, func.count().label("n"))
-               .where(*where, sql.decision_kind == PAID, *([] if sql.cutoff is None else [sql.unrolled]))
-               .group_by(T.billing_npi, T.billing_tin, text("days"))]
+               .where(*where, sql.decision_kind == PAID, unrolled)
+               .group_by(T.billing_npi, T.billing_tin, text("days")) for unrolled in sql.unrolled]
     if sql.cutoff is not None:
         queries.append(select(D.c.billing_npi, D.c.billing_tin, D.c.days, func.sum(D.c.n).label("n"))
                        .where(*_rollup_where(sql, f, D, federal_period=False),
                               _in(D.c.receipt_date, f.received_from, f.received_to), D.c.billing_npi.in_(npis),
                               D.c.settled_month < date_constant(sql.cutoff))
                        .group_by(D.c.billing_npi, D.c.billing_tin, D.c.days))
+    wanted = set(npis)
     histograms: dict = defaultdict(lambda: defaultdict(int))
     for query in queries:
         for r in session.execute(query):
-            histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
+            if r.billing_npi in wanted:
+                histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
     return {key: _median(sorted(h.items())) for key, h in histograms.items()}
 
 
@@ -382,20 +390,23 @@ def _median(histogram: list[tuple[int, int]]) -> float:
 
 
 def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], top: int = 3) -> dict:
+    live = [] if sql.cutoff is not None else [T.billing_npi.in_(npis)]  # see _median_days_to_pay
     queries = [select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
                .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-                      sql.contested, T.billing_npi.in_(npis), *([] if sql.cutoff is None else [sql.unrolled]))
-               .group_by(T.billing_npi, T.billing_tin, T.unclean_reason)]
+                      sql.contested, *live, unrolled)
+               .group_by(T.billing_npi, T.billing_tin, T.unclean_reason) for unrolled in sql.unrolled]
     if sql.cutoff is not None:
         queries.append(select(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason, func.sum(R.c.n).label("n"))
                        .where(*_rollup_where(sql, f, R, federal_period=False),
                               _in(R.c.receipt_date, f.received_from, f.received_to), R.c.contest_reason != "",
                               R.c.billing_npi.in_(npis), R.c.settled_month < date_constant(sql.cutoff))
                        .group_by(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason))
+    wanted = set(npis)
     found: dict = defaultdict(lambda: defaultdict(int))
     for query in queries:
         for r in session.execute(query):
-            found[(r[0], r[1])][r[2]] += int(r.n)
+            if r[0] in wanted:
+                found[(r[0], r[1])][r[2]] += int(r.n)
     return {k: sorted(v.items(), key=lambda x: (-x[1], x[0]))[:top] for k, v in found.items()}
 
 

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(*[name for name, _ in days_key]),
         sqlite_with_rowid=False,
     )
-    op.create_index('ix_claim_timeliness_settled_on', 'claim_timeliness', ['settled_on'], unique=False)
+    op.create_index('ix_claim_timeliness_settled_on', 'claim_timeliness', ['settled_on', 'receipt_date'], unique=False)
 
     from app.timeliness.rollup import recompute
 
