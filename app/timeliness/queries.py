@@ -362,8 +362,9 @@ def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[
         where.append(T.billing_npi.in_(npis))
     # else: the unrolled claims of every provider, each set by its range of ix_claim_timeliness_settled_on (with the
     # NPIs in the WHERE a planner walks the page's providers' every claim instead); other providers dropped below
+    # (a claim received after as_of has no decision by then: events are dated on or after receipt)
     queries = [select(T.billing_npi, T.billing_tin, live, func.count().label("n"))
-               .where(*where, sql.decision_kind == PAID, unrolled)
+               .where(*where, sql.decision_kind == PAID, unindexed(T.receipt_date) <= sql.d, unrolled)
                .group_by(T.billing_npi, T.billing_tin, text("days")) for unrolled in sql.unrolled]
     if sql.cutoff is not None:
         queries.append(select(D.c.billing_npi, D.c.billing_tin, D.c.days, func.sum(D.c.n).label("n"))
@@ -399,7 +400,7 @@ def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], t
     live = [] if sql.cutoff is not None else [T.billing_npi.in_(npis)]  # see _median_days_to_pay
     queries = [select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
                .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-                      sql.contested, *live, unrolled)
+                      sql.contested, unindexed(T.receipt_date) <= sql.d, *live, unrolled)  # as in the median
                .group_by(T.billing_npi, T.billing_tin, T.unclean_reason) for unrolled in sql.unrolled]
     if sql.cutoff is not None:
         queries.append(select(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason, func.sum(R.c.n).label("n"))
