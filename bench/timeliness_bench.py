@@ -341,9 +341,12 @@ class _Builder:
 _BUILDER: _Builder | None = None
 
 
-def _chunk_rows(args: tuple) -> list[dict]:
+def _chunk_rows(args: tuple) -> tuple[list[tuple], tuple[dict, dict]]:
     """Rows of every copy of base invoices b0..b1-1 (invoice i = copy * bases + base, i < invoices). Each base is
-    checked by the service's code once; its copies reuse that result with their own number and member."""
+    checked by the service's code once; its copies reuse that result with their own number and member. With them,
+    what their claim_timeliness rows add to the rollup, summed by the service's own ``rollup.deltas``."""
+    from app.timeliness import rollup
+
     global _BUILDER
     seed, b0, b1, bases, invoices, today, fast, dialect = args
     if _BUILDER is None or _BUILDER.today != today:
@@ -363,13 +366,14 @@ def _chunk_rows(args: tuple) -> list[dict]:
             else:
                 checked = None
             out.append(_BUILDER.rows(raw, copy_events(seed, i, base_raw, today), now, checked))
-    return _encode(out, dialect)
+    return _encode(out, dialect), rollup.deltas((None, rollup.contribution(b["claim"])) for b in out)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # storing
 
 TABLES = ("invoices", "invoice_lines", "encounters", "claim_timeliness", "invoice_events")
+ROLLUP_TABLES = ("timeliness_rollup", "timeliness_rollup_days")  # filled through app.timeliness.rollup
 _OWN_KEY = {"invoices", "invoice_lines", "encounters", "invoice_events"}  # integer id from a sequence
 
 
@@ -437,7 +441,10 @@ class _Writer:
         if not self.pg:
             self.raw.execute("PRAGMA cache_size=-1000000")  # seeding only: room for the index inserts
 
-    def write(self, encoded: list[tuple]) -> None:
+    def write(self, built: tuple[list[tuple], tuple[dict, dict]]) -> None:
+        from app.timeliness import rollup
+
+        encoded, (rollup_main, rollup_days) = built
         batch: dict[str, list[tuple]] = {name: [] for name in TABLES}
         ids = self.ids
         for invoice, lines, encounter, claim, events in encoded:
@@ -472,6 +479,8 @@ class _Writer:
             self.raw.commit() if self.pg else cur.execute("COMMIT")
         finally:
             cur.close()
+        with self.engine.begin() as conn:  # the rollup, upserted as the service does (rollup.write_deltas)
+            rollup.write_deltas(conn, rollup_main, rollup_days)
 
     def finish(self) -> None:
         self.raw.close()
@@ -480,7 +489,7 @@ class _Writer:
                 for name in ("invoices", "invoice_lines", "encounters", "invoice_events"):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                       f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"))
-                for name in self.TABLES:
+                for name in (*self.TABLES, *ROLLUP_TABLES):
                     conn.execute(text(f"ANALYZE {name}"))
             else:
                 conn.execute(text("ANALYZE"))
@@ -550,6 +559,8 @@ def _table_rows(url: str) -> dict[str, list[tuple]]:
                 rows.append((numbers[r[0]], *[json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
                                                for v in r[1:]]))
             out[name] = sorted(rows, key=repr)
+        for name in ROLLUP_TABLES:  # no invoice key: every row, every column
+            out[name] = sorted((tuple(r) for r in conn.execute(select(Base.metadata.tables[name]))), key=repr)
         extra = {name: conn.scalar(text(f"SELECT COUNT(*) FROM {name}"))
                  for name in ("idempotency_keys", "event_idempotency_keys", "intake_rejections")}
     engine.dispose()

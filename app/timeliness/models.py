@@ -54,6 +54,8 @@ class ClaimTimelinessRow(Base):
         Index("ix_claim_timeliness_info_received_date", "info_received_date"),
         Index("ix_claim_timeliness_npi_receipt", "billing_npi", "receipt_date"),
         Index("ix_claim_timeliness_final_date", "final_date"),
+        # the claims the rollup does not hold for an as_of: open ones (NULL) and those settled from its month on
+        Index("ix_claim_timeliness_settled_on", "settled_on", "receipt_date"),
     )
 
     invoice_id: Mapped[int] = mapped_column(
@@ -106,3 +108,55 @@ class ClaimTimelinessRow(Base):
     s_late_paid_settled: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     s_interest_correct: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     s_days_to_pay: Mapped[int | None] = mapped_column(Integer)
+
+
+class TimelinessRollupRow(Base):
+    """The settled figures of settled, included claims (app.timeliness.rollup), summed per combination of what the
+    dashboards filter and group on, so they sum a few rows instead of every settled claim. Maintained in the
+    transaction of every write that changes a claim's settled figures; ``n`` counts the claims of the row."""
+
+    __tablename__ = "timeliness_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    billing_npi: Mapped[str] = mapped_column(String(10), primary_key=True)
+    billing_tin: Mapped[str] = mapped_column(String(9), primary_key=True)
+    programs: Mapped[str] = mapped_column(String(10), primary_key=True)
+    regime: Mapped[str] = mapped_column(String(2), primary_key=True)
+    submission_type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    receipt_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    # 0001-01-01 (rollup.NO_DATE) for none: key columns are never NULL, so an upsert finds its row
+    info_received_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    s_clock: Mapped[date] = mapped_column(Date, primary_key=True)
+    contest_reason: Mapped[str] = mapped_column(String(30), primary_key=True)  # '' when not contested
+    settled_month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of settled_on's month
+    n: Mapped[int] = mapped_column(Integer)
+    charge_cents: Mapped[int] = mapped_column(BigInteger)
+    s_fed: Mapped[int] = mapped_column(Integer)
+    s_n30: Mapped[int] = mapped_column(Integer)
+    s_n90: Mapped[int] = mapped_column(Integer)
+    s_paid30: Mapped[int] = mapped_column(Integer)
+    s_paid90: Mapped[int] = mapped_column(Integer)
+    s_timely: Mapped[int] = mapped_column(Integer)
+    s_notice_timely: Mapped[int] = mapped_column(Integer)
+    s_interest_due_cents: Mapped[int] = mapped_column(BigInteger)
+    s_interest_paid_cents: Mapped[int] = mapped_column(BigInteger)
+    s_penalty_cents: Mapped[int] = mapped_column(BigInteger)
+    s_late_paid_settled: Mapped[int] = mapped_column(Integer)
+    s_interest_correct: Mapped[int] = mapped_column(Integer)
+
+
+class TimelinessRollupDaysRow(Base):
+    """Settled, included, paid claims counted per receipt-to-payment day count (the providers' median)."""
+
+    __tablename__ = "timeliness_rollup_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    billing_npi: Mapped[str] = mapped_column(String(10), primary_key=True)
+    billing_tin: Mapped[str] = mapped_column(String(9), primary_key=True)
+    programs: Mapped[str] = mapped_column(String(10), primary_key=True)
+    regime: Mapped[str] = mapped_column(String(2), primary_key=True)
+    submission_type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    receipt_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    settled_month: Mapped[date] = mapped_column(Date, primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

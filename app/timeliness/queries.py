@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, literal_column, not_, or_, select, text, union_all
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -20,8 +21,9 @@ from app.timeliness import rules
 from app.timeliness.claim import FEDERALLY_EXCLUDED_REASONS, PAID
 from app.timeliness.cohort import Counts
 from app.timeliness.models import ClaimTimelinessRow
+from app.timeliness.rollup import NO_DATE, D, R
 from app.timeliness.policy import TimelinessPolicy
-from app.timeliness.sqlfuncs import date_constant, days_between, greatest_of, utc_period
+from app.timeliness.sqlfuncs import date_constant, days_between, greatest_of, unindexed, utc_period
 
 T = ClaimTimelinessRow.__table__.c
 AGING_BUCKETS = ((0, 7), (8, 15), (16, 25), (26, 30), (31, 45), (46, 60), (61, 90), (91, 180), (181, 365),
@@ -111,18 +113,25 @@ class ClaimSQL:
             accrued = case((T.regime == "S1", greatest_of(accrued, floor)), else_=accrued)
         self.accrued = case((self.accruing, accrued), else_=0)
 
-        # A settled claim (claim.with_settled) counts the same on every day from settled_on on: read its stored
-        # figures instead of evaluating the rules above (they were stored under a restarting clock).
+        # A settled claim (claim.with_settled) counts the same on every day from settled_on on: its stored figures
+        # are summed in the rollup per month of settled_on (they were stored under a restarting clock, so only under
+        # that policy). The months that ended by as_of are read from the rollup; every other claim (open, or settled
+        # from the month of as_of + 1 day on) goes through the rules above, found by ix_claim_timeliness_settled_on.
+        # The two sets are read apart, each by its own range of the index (planners do not split the OR well).
         if policy.contest_restarts_clock:
-            self.settled = and_(T.settled_on.is_not(None), T.settled_on <= d)
+            self.cutoff = (as_of + timedelta(days=1)).replace(day=1)
+            # (bounded on both sides: SQLite then estimates the range as the small part it is)
+            self.unrolled = [T.settled_on.is_(None), T.settled_on.between(date_constant(self.cutoff),
+                                                                          date_constant(date.max))]
         else:
-            self.settled = None
+            self.cutoff = None
+            self.unrolled = [sa_true()]
 
     def federal_key(self):
         return self.clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
 
-    def settled_federal_key(self):
-        return T.s_clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
+    def rolled_federal_key(self):
+        return R.c.s_clock if self.policy.federal_cohort == "clock_start" else R.c.receipt_date
 
 
 def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnElement]:
@@ -142,6 +151,29 @@ def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnEle
         conditions.append(T.submission_type == f.submission_type)
     if f.regime:
         conditions.append(T.regime == f.regime)
+    return conditions
+
+
+def _rollup_where(sql: ClaimSQL, f: Filters, table, *, federal_period: bool) -> list[ColumnElement]:
+    """_where for a rollup table (its rows are all included claims; a missing date is NO_DATE, not NULL)."""
+    c = table.c
+    conditions = []
+    if f.received_from or f.received_to:
+        by_receipt = _in(c.receipt_date, f.received_from, f.received_to)
+        if federal_period and sql.policy.federal_cohort == "clock_start" and sql.policy.contest_restarts_clock:
+            by_receipt = or_(by_receipt, and_(c.info_received_date > NO_DATE,
+                                              _in(c.info_received_date, f.received_from, f.received_to)))
+        conditions.append(by_receipt)
+    if f.program:
+        conditions.append(c.programs.contains(f.program))
+    if f.billing_npi:
+        conditions.append(c.billing_npi == f.billing_npi)
+    if f.billing_tin:
+        conditions.append(c.billing_tin == f.billing_tin)
+    if f.submission_type:
+        conditions.append(c.submission_type == f.submission_type)
+    if f.regime:
+        conditions.append(c.regime == f.regime)
     return conditions
 
 
@@ -181,52 +213,56 @@ def _counts_columns(sql: ClaimSQL, f: Filters) -> list:
     ]
 
 
-def _settled_columns(sql: ClaimSQL, f: Filters) -> list:
-    """The Counts of settled claims from their stored figures (claim.with_settled): plain sums, no rules. A
-    settled claim is decided, so it is never open, pending or accruing (those fields are left at 0)."""
+def _rolled_columns(sql: ClaimSQL, f: Filters) -> list:
+    """The Counts of the settled claims the rollup holds for as_of, from their summed stored figures
+    (claim.with_settled): no rules. A settled claim is decided, so it is never open, pending or accruing."""
+    c = R.c
     period = bool(f.received_from or f.received_to)
-    st = _in(T.receipt_date, f.received_from, f.received_to)
-    fed = and_(T.s_fed == 1, _in(sql.settled_federal_key(), f.received_from, f.received_to))
+    st = _in(c.receipt_date, f.received_from, f.received_to)
+    fed = and_(c.s_fed > 0, _in(sql.rolled_federal_key(), f.received_from, f.received_to))
 
-    def fed_sum(column) -> ColumnElement:  # s_n30 ... are 0 unless s_fed is 1
+    def fed_sum(column) -> ColumnElement:  # s_n30 ... are 0 unless s_fed is
         return func.sum(case((fed, column), else_=0) if period else column)
 
     def st_sum(column) -> ColumnElement:
         return func.sum(case((st, column), else_=0) if period else column)
 
     return [
-        fed_sum(T.s_fed).label("fed_claims"), fed_sum(T.s_n30).label("fed_n30"), fed_sum(T.s_n90).label("fed_n90"),
-        fed_sum(T.s_paid30).label("fed_paid30"), fed_sum(T.s_paid90).label("fed_paid90"),
-        func.max(case((fed, T.s_clock), else_=None) if period else T.s_clock).label("fed_max_clock_start"),
-        _count(st).label("claims"),
-        st_sum(T.s_timely).label("state_timely"), st_sum(1 - T.s_timely).label("state_late"),
-        _count(and_(st, T.contest_date.is_not(None))).label("contested"),
-        st_sum(T.s_notice_timely).label("notice_timely"),
-        st_sum(T.s_interest_due_cents).label("interest_due_cents"),
-        st_sum(T.s_interest_paid_cents).label("interest_paid_cents"),
-        st_sum(T.s_penalty_cents).label("penalty_cents"),
-        st_sum(T.s_late_paid_settled).label("late_paid_settled"),
-        st_sum(T.s_interest_correct).label("interest_correct"),
+        fed_sum(c.s_fed).label("fed_claims"), fed_sum(c.s_n30).label("fed_n30"), fed_sum(c.s_n90).label("fed_n90"),
+        fed_sum(c.s_paid30).label("fed_paid30"), fed_sum(c.s_paid90).label("fed_paid90"),
+        func.max(case((fed if period else c.s_clock > NO_DATE, c.s_clock), else_=None)).label("fed_max_clock_start"),
+        st_sum(c.n).label("claims"),
+        st_sum(c.s_timely).label("state_timely"), st_sum(c.n - c.s_timely).label("state_late"),
+        st_sum(case((c.contest_reason != "", c.n), else_=0)).label("contested"),
+        st_sum(c.s_notice_timely).label("notice_timely"),
+        st_sum(c.s_interest_due_cents).label("interest_due_cents"),
+        st_sum(c.s_interest_paid_cents).label("interest_paid_cents"),
+        st_sum(c.s_penalty_cents).label("penalty_cents"),
+        st_sum(c.s_late_paid_settled).label("late_paid_settled"),
+        st_sum(c.s_interest_correct).label("interest_correct"),
     ]
 
 
-def _future_columns(f: Filters) -> list:
+def _future_columns(f: Filters, table=ClaimTimelinessRow.__table__) -> list:
     """The Counts of claims received after as_of, which the rules see as not yet contested or decided (every
     event is on or after receipt): open, pending, in the federal test with the receipt date as clock start (in
-    either cohort) and a negative age, nothing owed or accruing."""
-    st = _in(T.receipt_date, f.received_from, f.received_to)
-    n = _count(st)
+    either cohort) and a negative age, nothing owed or accruing. Over claim_timeliness (one claim a row) or the
+    rollup (``n`` claims a row)."""
+    c = table.c
+    st = _in(c.receipt_date, f.received_from, f.received_to)
+    n = _count(st) if table is ClaimTimelinessRow.__table__ else func.sum(case((st, c.n), else_=0))
     return [n.label("fed_claims"), n.label("fed_open"), n.label("fed_open_inside_30"),
             n.label("fed_open_inside_90"),
-            func.max(case((st, T.receipt_date), else_=None)).label("fed_max_clock_start"),
+            func.max(case((st, c.receipt_date), else_=None)).label("fed_max_clock_start"),
             n.label("claims"), n.label("state_pending"), n.label("open"),
-            func.sum(case((st, T.charge_cents), else_=0)).label("open_cents"),
-            func.min(case((st, T.receipt_date), else_=None)).label("oldest_open")]
+            func.sum(case((st, c.charge_cents), else_=0)).label("open_cents"),
+            func.min(case((st, c.receipt_date), else_=None)).label("oldest_open")]
 
 
 def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, oldest_open: bool = False) -> dict:
-    """Counts per group (``keys``), in three scans that split the claims: settled claims summed from their
-    stored figures, claims received after as_of (trivially open), and only the rest through the rules as SQL.
+    """Counts per group (``keys``: claim_timeliness columns), from parts that split the claims: the rollup's
+    settled claims (summed stored figures) and its claims received after as_of (trivially open), the other claims
+    received after as_of, and only the rest through the rules as SQL.
     Returns {key tuple: (Counts, oldest open receipt date or None)}."""
     where = _where(sql, f, federal_period=True)
     out: dict = {}
@@ -239,13 +275,24 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
     extra = [func.min(case((and_(st, not_(sql.decided)), T.receipt_date), else_=None)).label("oldest_open")] \
         if oldest_open else []
     received = T.receipt_date <= sql.d
-    live_where = [*where, received] if sql.settled is None else [*where, received, not_(sql.settled)]
-    parts = [select(*keys, *_counts_columns(sql, f), *extra).where(*live_where),
-             select(*keys, *_future_columns(f)).where(*where, not_(received))]
-    if sql.settled is not None:
-        parts.append(select(*keys, *_settled_columns(sql, f)).where(*where, sql.settled))
-    for query in parts:
-        for row in session.execute(query.group_by(*keys)):
+    if sql.cutoff is None:  # no settled figures under this policy: every claim through the rules
+        parts = [(keys, select(*keys, *_counts_columns(sql, f), *extra).where(*where, received)),
+                 (keys, select(*keys, *_future_columns(f)).where(*where, not_(received)))]
+    else:
+        rkeys = [R.c[k.name] for k in keys]
+        rwhere = _rollup_where(sql, f, R, federal_period=True)
+        # (claims settled from the cutoff on are few: keep a planner from walking the NPI + receipt-date index over
+        # every claim to save the GROUP BY sort)
+        late_received = unindexed(T.receipt_date) <= sql.d
+        parts = [(keys, select(*keys, *_counts_columns(sql, f), *extra).where(*where, received, sql.unrolled[0])),
+                 (keys, select(*keys, *_counts_columns(sql, f), *extra).where(*where, late_received,
+                                                                               sql.unrolled[1])),
+                 (keys, select(*keys, *_future_columns(f)).where(*where, not_(received), T.settled_on.is_(None))),
+                 (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
+                     *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
+                 (rkeys, select(*rkeys, *_future_columns(f, R)).where(*rwhere, R.c.receipt_date > sql.d))]
+    for group, query in parts:
+        for row in session.execute(query.group_by(*group)):
             oldest = row._mapping.get("oldest_open") if oldest_open else None
             add(tuple(row[:len(keys)]), _to_counts(row),
                 date.fromisoformat(oldest) if isinstance(oldest, str) else oldest)
@@ -306,22 +353,31 @@ def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Fi
 
 
 def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[str]) -> dict:
-    """Median of receipt-to-payment days per provider: SQL counts the claims per provider and day count, the
-    median is read off those few rows (no window over every paid claim)."""
-    where = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-             T.billing_npi.in_(npis)]
+    """Median of receipt-to-payment days per provider: SQL counts the claims per provider and day count (the
+    rollup's settled claims, the rest through the rules), the median is read off those few rows (no window over
+    every paid claim)."""
+    where = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to)]
     live = days_between(sql.decision_date, T.receipt_date).label("days")
+    if sql.cutoff is None:
+        where.append(T.billing_npi.in_(npis))
+    # else: the unrolled claims of every provider, each set by its range of ix_claim_timeliness_settled_on (with the
+    # NPIs in the WHERE a planner walks the page's providers' every claim instead); other providers dropped below
+    # (a claim received after as_of has no decision by then: events are dated on or after receipt)
     queries = [select(T.billing_npi, T.billing_tin, live, func.count().label("n"))
-               .where(*where, sql.decision_kind == PAID, *([] if sql.settled is None else [not_(sql.settled)]))
-               .group_by(T.billing_npi, T.billing_tin, text("days"))]
-    if sql.settled is not None:
-        queries.append(select(T.billing_npi, T.billing_tin, T.s_days_to_pay.label("days"), func.count().label("n"))
-                       .where(*where, sql.settled, T.s_days_to_pay.is_not(None))
-                       .group_by(T.billing_npi, T.billing_tin, T.s_days_to_pay))
+               .where(*where, sql.decision_kind == PAID, unindexed(T.receipt_date) <= sql.d, unrolled)
+               .group_by(T.billing_npi, T.billing_tin, text("days")) for unrolled in sql.unrolled]
+    if sql.cutoff is not None:
+        queries.append(select(D.c.billing_npi, D.c.billing_tin, D.c.days, func.sum(D.c.n).label("n"))
+                       .where(*_rollup_where(sql, f, D, federal_period=False),
+                              _in(D.c.receipt_date, f.received_from, f.received_to), D.c.billing_npi.in_(npis),
+                              D.c.settled_month < date_constant(sql.cutoff))
+                       .group_by(D.c.billing_npi, D.c.billing_tin, D.c.days))
+    wanted = set(npis)
     histograms: dict = defaultdict(lambda: defaultdict(int))
     for query in queries:
         for r in session.execute(query):
-            histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
+            if r.billing_npi in wanted:
+                histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
     return {key: _median(sorted(h.items())) for key, h in histograms.items()}
 
 
@@ -341,14 +397,24 @@ def _median(histogram: list[tuple[int, int]]) -> float:
 
 
 def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], top: int = 3) -> dict:
-    query = (select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
-             .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-                    sql.contested, T.billing_npi.in_(npis))
-             .group_by(T.billing_npi, T.billing_tin, T.unclean_reason))
-    found: dict = defaultdict(list)
-    for r in session.execute(query):
-        found[(r.billing_npi, r.billing_tin)].append((r.unclean_reason, int(r.n)))
-    return {k: sorted(v, key=lambda x: (-x[1], x[0]))[:top] for k, v in found.items()}
+    live = [] if sql.cutoff is not None else [T.billing_npi.in_(npis)]  # see _median_days_to_pay
+    queries = [select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
+               .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
+                      sql.contested, unindexed(T.receipt_date) <= sql.d, *live, unrolled)  # as in the median
+               .group_by(T.billing_npi, T.billing_tin, T.unclean_reason) for unrolled in sql.unrolled]
+    if sql.cutoff is not None:
+        queries.append(select(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason, func.sum(R.c.n).label("n"))
+                       .where(*_rollup_where(sql, f, R, federal_period=False),
+                              _in(R.c.receipt_date, f.received_from, f.received_to), R.c.contest_reason != "",
+                              R.c.billing_npi.in_(npis), R.c.settled_month < date_constant(sql.cutoff))
+                       .group_by(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason))
+    wanted = set(npis)
+    found: dict = defaultdict(lambda: defaultdict(int))
+    for query in queries:
+        for r in session.execute(query):
+            if r[0] in wanted:
+                found[(r[0], r[1])][r[2]] += int(r.n)
+    return {k: sorted(v.items(), key=lambda x: (-x[1], x[0]))[:top] for k, v in found.items()}
 
 
 def aging(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters) -> list[dict]:

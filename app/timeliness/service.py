@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.invoices.models import InvoiceRow
 from app.invoices.problems import Problem
+from app.timeliness import rollup
 from app.timeliness.claim import ClaimFacts, Derived, Event, derive
 from app.timeliness.events import InvoiceState, check_against_state, parse_event
 from app.timeliness.models import ClaimTimelinessRow, EventIdempotencyKeyRow, InvoiceEventRow
@@ -69,10 +70,12 @@ def retire_claim(session: Session, invoice: InvoiceRow, status: str) -> None:
     row = session.get(ClaimTimelinessRow, invoice.id)
     if row is None:
         return
+    before = rollup.contribution(row)
     if status == "voided":
         row.excluded_reason = "voided"
     elif row.final_kind is None:
         row.excluded_reason = "replaced"
+    rollup.apply(session, before, rollup.contribution(row))  # a voided settled claim leaves the rollup
 
 
 def history(session: Session, invoice_id: int) -> list[InvoiceEventRow]:
@@ -122,10 +125,12 @@ def append_event(
     session.add(row)
     if claim is None:  # an invoice stored before timeliness existed
         claim = open_claim(session, invoice, policy)
+    before = rollup.contribution(claim)
     _store(claim, derive(_facts(invoice, claim.excluded_reason), [*past, event], policy))
     claim.event_count = row.sequence
     try:
         session.flush()
+        rollup.apply(session, before, rollup.contribution(claim))  # same transaction as the row it sums
         if idempotency_key:
             session.add(EventIdempotencyKeyRow(key=idempotency_key, request_hash=request_hash, event_id=row.id,
                                                created_at=now))
@@ -178,7 +183,9 @@ def rebuild(session: Session, policy: TimelinessPolicy, batch: int = 1000) -> in
         for invoice in invoices:
             row = claim_row(session, invoice, policy)
             events = [as_event(r) for r in history(session, invoice.id)]
+            before = rollup.contribution(row)
             _store(row, derive(_facts(invoice, row.excluded_reason), events, policy))
+            rollup.apply(session, before, rollup.contribution(row))
             count += 1
         last = invoices[-1].id
         session.commit()

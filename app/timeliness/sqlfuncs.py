@@ -85,3 +85,42 @@ def _date_constant_sqlite(element, compiler, **kw):  # noqa: ANN001
 @compiles(date_constant, "postgresql")
 def _date_constant_pg(element, compiler, **kw):  # noqa: ANN001
     return f"DATE '{element.value.isoformat()}'"
+
+
+class month_start(FunctionElement):  # noqa: N801
+    """The first day of a date's month, as a date."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):  # noqa: ANN001
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element, compiler, **kw):  # noqa: ANN001
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+class unindexed(FunctionElement):  # noqa: N801
+    """A column the planner must not pick an index for (SQLite's unary +; PostgreSQL plans well without it)."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    @property
+    def type(self):  # noqa: ANN201
+        return list(self.clauses)[0].type
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw):  # noqa: ANN001
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(unindexed, "postgresql")
+def _unindexed_pg(element, compiler, **kw):  # noqa: ANN001
+    return compiler.process(element.clauses, **kw)
