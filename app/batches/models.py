@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, Numeric, String, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -77,6 +77,18 @@ class BatchContentPartRow(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BatchClaimPartRow(Base):
+    """A released batch's claims (encounter, CLM01, ST02, segment numbers, line control numbers, charge), one
+    JSON array per transaction set in order of seq: what a 999 is mapped back to claims and lines with.
+    Batches released before these existed keep the list in batches.validation["claims"]."""
+
+    __tablename__ = "batch_claim_parts"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claims: Mapped[str] = mapped_column(Text)
 
 
 class ControlCounterRow(Base):

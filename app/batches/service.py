@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import JSON, Text, cast, func, select, type_coerce, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.batches.models import BatchContentPartRow, BatchRow, EncounterRow
+from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from app.batches.registry import allocate
 from app.db import reading
 from app.invoices.documents import invoice_from_document
@@ -235,13 +234,13 @@ def _ordered_inputs(session: Session, order: Sequence[tuple[int, tuple]]) -> Ite
 
 
 class _ClaimLog:
-    """What the cut keeps of each claim, compactly: its JSON (as _claims_json writes it) a transaction set's
-    worth per string, and counts (claims, lines, encounters)."""
+    """What the cut keeps of each claim: its JSON (as _claims_json writes it), one JSON array per transaction
+    set, a line each in an unnamed temporary file (not in memory); and counts (claims, lines, encounters)."""
 
-    __slots__ = ("parts", "current", "encounters", "last_encounter", "count", "lines")
+    __slots__ = ("spool", "current", "encounters", "last_encounter", "count", "lines")
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
+    def __init__(self, spool: BinaryIO) -> None:
+        self.spool = spool
         self.current: list[str] = []
         self.encounters = 0
         self.last_encounter: str | None = None
@@ -259,26 +258,22 @@ class _ClaimLog:
 
     def end_transaction(self) -> None:
         if self.current:
-            self.parts.append(", ".join(self.current))
+            self.spool.write(("[" + ", ".join(self.current) + "]\n").encode("ascii"))  # json.dumps: ASCII
             self.current = []
 
-    def json_text(self, head: str = "", tail: str = "") -> str:
-        """head + json.dumps(_claims_json(claims)) + tail, made with one join (one copy of the claims' text)."""
+    def json_parts(self) -> Iterator[str]:
+        """Each transaction set's claims as a JSON array, in order."""
         self.end_transaction()
-        pieces = [head + "["]
-        for i, part in enumerate(self.parts):
-            if i:
-                pieces.append(", ")
-            pieces.append(part)
-        pieces.append("]" + tail)
-        return "".join(pieces)
+        self.spool.seek(0)
+        for line in self.spool:
+            yield line.decode("ascii").rstrip("\n")
 
     def claims(self) -> list[ClaimRef]:
         return [ClaimRef(encounter_id=c["encounter_id"], clm01=c["clm01"], st02=c["st02"],
                          line_control_numbers=tuple(c["line_control_numbers"]), first_segment=c["first_segment"],
                          last_segment=c["last_segment"], member_loop_segment=c["member_loop_segment"],
                          st_segment=c["st_segment"], total_charge=Decimal(c["total_charge"]))
-                for c in json.loads(self.json_text())]
+                for part in self.json_parts() for c in json.loads(part)]
 
 
 PART_BYTES = 1 << 20  # batch_content_parts: the file in pieces of this size (the last may be shorter)
@@ -287,14 +282,14 @@ PART_BYTES = 1 << 20  # batch_content_parts: the file in pieces of this size (th
 def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -> BatchRow:
     with factory() as session:
         batch = _claim_encounters(session, request, options.stale_after)
-    with factory() as session, tempfile.TemporaryFile() as spool:
+    with factory() as session, tempfile.TemporaryFile() as spool, tempfile.TemporaryFile() as claim_spool:
         # The file is written to `spool` (an unnamed temporary file: gone with the process, whatever happens)
         # and hashed as it is rendered, a transaction set at a time; each set also goes to pyx12 at once. Only
         # the release copies it into batch_content_parts, in its own transaction: a cut that fails, is
         # abandoned or dies writes no part.
         batch = session.get(BatchRow, batch.id)
         order = _cut_order(session, batch.id)
-        log_ = _ClaimLog()
+        log_ = _ClaimLog(claim_spool)
         stream = Stream837(
             _ordered_inputs(session, order), envelope=options.envelope,
             control=ControlNumbers(isa13=batch.isa13, gs06=batch.gs06, st02_first=batch.st02_first),
@@ -364,6 +359,14 @@ def iter_content(factory: sessionmaker, batch_id: int) -> Iterator[bytes]:
             del part
 
 
+def batch_claims(session: Session, batch: BatchRow) -> list[dict]:
+    """The batch's claims as _claims_json wrote them (batches released before 0008: in batch.validation)."""
+    if "claims" in batch.validation:
+        return batch.validation["claims"]
+    return [c for part in session.scalars(select(BatchClaimPartRow.claims).where(BatchClaimPartRow.batch_id == batch.id)
+                                          .order_by(BatchClaimPartRow.seq)) for c in json.loads(part)]
+
+
 def read_content(session: Session, batch: BatchRow) -> bytes:
     """The released file's bytes at once (the 999 path, which reads the segments)."""
     if batch.content is not None:
@@ -402,18 +405,14 @@ def _release(session: Session, batch: BatchRow, spool: BinaryIO, sha256: str, st
     batch.line_count = claims.lines
     batch.total_charge = stream.total_charge
     pyx12 = "clean" if validated else "skipped"
+    batch.validation = {"pyx12": pyx12}
     session.flush()
-    # The validation document is written as text: the same JSON the ORM would write for
-    # {"pyx12": ..., "claims": _claims_json(claims)}, without a dict per claim in memory. The object returned
-    # holds {"pyx12": ...} only; the claims are in the stored row.
-    text = claims.json_text('{"pyx12": ' + json.dumps(pyx12) + ', "claims": ', "}")
-    claims.parts = []
-    value = type_coerce(text, Text())
-    if session.get_bind().dialect.name == "postgresql":
-        value = cast(value, JSON)
-    session.execute(update(BatchRow).where(BatchRow.id == batch.id).values(validation=value))
-    del text, value
-    set_committed_value(batch, "validation", {"pyx12": pyx12})
+    # Each claim's place in the file (what a 999 is mapped back with) as JSON arrays, one per transaction set,
+    # read back one at a time from the cut's spool.
+    claim_parts = BatchClaimPartRow.__table__
+    for seq, part in enumerate(claims.json_parts()):
+        connection.execute(claim_parts.insert(), {"batch_id": batch.id, "seq": seq, "claims": part})
+        del part
     # Every encounter wrote at least one claim (split_claims never returns none), and its first is CLM01
     # "<invoice number>-01" (_ClaimLog checks the suffix as it is written; claim_id_base is the invoice number):
     # so one UPDATE sets every encounter of the batch, taking the CLM01 from its invoice in the database.

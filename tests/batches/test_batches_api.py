@@ -252,7 +252,7 @@ def test_a_batch_stored_before_parts_existed_downloads_from_its_content_column(c
 
 def test_a_batch_that_fails_pyx12_stores_no_bytes_and_requeues_its_encounters(client, app, settings, monkeypatch):
     from app.batches import service
-    from app.batches.models import BatchContentPartRow
+    from app.batches.models import BatchClaimPartRow, BatchContentPartRow
     from app.x12 import pyx12_check
 
     post(client, ecm_invoice())
@@ -265,4 +265,5 @@ def test_a_batch_that_fails_pyx12_stores_no_bytes_and_requeues_its_encounters(cl
     with app.state.database.sessionmaker() as session:
         assert session.scalar(select(BatchRow.content).where(BatchRow.id == batch.id)) is None
         assert list(session.scalars(select(BatchContentPartRow.batch_id))) == []
+        assert list(session.scalars(select(BatchClaimPartRow.batch_id))) == []
         assert {e.status for e in session.scalars(select(EncounterRow))} == {"held"}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.batches import service
-from app.batches.models import BatchContentPartRow, BatchRow, EncounterRow
+from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from factories import ecm_invoice
 
 HOUR = timedelta(hours=1)
@@ -101,8 +101,9 @@ def test_a_cutter_whose_batch_was_abandoned_under_it_writes_nothing(client, app,
         rows = {b.id: b for b in session.scalars(select(BatchRow))}
         encounters = list(session.scalars(select(EncounterRow)))
         parts = set(session.scalars(select(BatchContentPartRow.batch_id)))
+        claim_parts = set(session.scalars(select(BatchClaimPartRow.batch_id)))
     assert first.status == "abandoned"
     assert (rows[first.id].status, rows[first.id].content, rows[first.id].release_seq) == ("abandoned", None, None)
-    assert parts == {second[0].id}  # the abandoned batch has no stored bytes
+    assert parts == claim_parts == {second[0].id}  # the abandoned batch has no stored bytes or claims
     assert [(e.status, e.batch_id) for e in encounters] == [("batched", second[0].id)] * 4
     assert [b["id"] for b in client.get("/v1/batches").json()["items"]] == [second[0].public_id]

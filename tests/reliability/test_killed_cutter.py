@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from app.batches.models import BatchContentPartRow, BatchRow, EncounterRow
+from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from bench.data import invoices
 
 INVOICES = 400
@@ -39,6 +39,7 @@ def test_a_cutter_killed_mid_cut_leaves_nothing_half_done_and_the_next_cut_succe
             ("cutting", None)
         statuses = {s for (s,) in conn.execute(select(EncounterRow.status))}
         assert conn.scalar(select(func.count()).select_from(BatchContentPartRow)) == 0
+        assert conn.scalar(select(func.count()).select_from(BatchClaimPartRow)) == 0
     assert statuses <= {"queued", "cutting"}
     assert client.get("/v1/batches").json()["items"] == []  # nothing half-cut is offered to the pipeline
 
