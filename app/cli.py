@@ -173,7 +173,11 @@ def _batch(args, settings) -> int:
         if batch.status != "released":
             print(f"batch {args.id} is {batch.status}; nothing to download", file=sys.stderr)
             return 1
-        sys.stdout.buffer.write(batch.content)
+        from app.batches.service import iter_content
+
+        for part in iter_content(db.sessionmaker, batch.id):
+            sys.stdout.buffer.write(part)
+        sys.stdout.buffer.flush()
         return 0
 
 

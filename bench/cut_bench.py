@@ -326,7 +326,7 @@ def verify(database_url: str, result: dict, claims: int, validate: bool) -> None
     """The figure counts only if the cut really released the whole queue as one batch with the right bytes."""
     from sqlalchemy import func, select
 
-    from app.batches.models import BatchRow, EncounterRow
+    from app.batches.models import BatchContentPartRow, BatchRow, EncounterRow
     from app.db import make_engine
 
     register_all()
@@ -337,8 +337,11 @@ def verify(database_url: str, result: dict, claims: int, validate: bool) -> None
                                .where(EncounterRow.batch_id == batch.id, EncounterRow.status == "batched")).scalar()
         left = conn.execute(select(func.count()).select_from(EncounterRow.__table__)
                             .where(EncounterRow.status != "batched")).scalar()
+        parts = conn.execute(select(BatchContentPartRow.content).where(BatchContentPartRow.batch_id == batch.id)
+                             .order_by(BatchContentPartRow.seq)).scalars().all()
     engine.dispose()
-    content = bytes(batch.content or b"")
+    content = bytes(batch.content or b"") or b"".join(bytes(p) for p in parts)
+    del parts
     problems = []
     if batch.status != "released":
         problems.append(f"status {batch.status}")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.batches.models import AcknowledgmentRow, BatchRow, EncounterRow
+from app.batches.service import batch_claims, read_content
 from app.invoices.problems import Problem
 from app.invoices.elements import LABELS
 from app.x12.ack_reader import Ack999, Ack999Error, SegmentError, read_999
@@ -34,7 +35,7 @@ def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, lis
             [Problem("AK1-02", "ack_group_mismatch", "Post the 999 to the batch whose GS06 it names.",
                      [str(batch.gs06)])],
         )
-    claims = batch.validation.get("claims", [])
+    claims = batch_claims(session, batch)
     sent_st02 = {c["st02"] for c in claims}
     unknown = [t.st02 for t in ack.transactions if t.st02 not in sent_st02]
     if unknown:
@@ -47,7 +48,7 @@ def apply_999(session: Session, batch: BatchRow, text: str) -> tuple[Ack999, lis
     encounters = {str(e.id): e for e in session.scalars(
         select(EncounterRow).where(EncounterRow.batch_id == batch.id))}
     starts = {c["st02"]: c["st_segment"] for c in claims}
-    segments = [s.strip() for s in batch.content.decode("ascii").split("~")]
+    segments = [s.strip() for s in read_content(session, batch).decode("ascii").split("~")]
     now = datetime.now(UTC)
     statuses = []
     for txn in ack.transactions:

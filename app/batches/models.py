@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, Numeric, String, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -58,13 +58,37 @@ class BatchRow(Base):
     encounter_count: Mapped[int] = mapped_column(Integer, default=0)
     total_charge: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
     sha256: Mapped[str | None] = mapped_column(String(64))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # batches released before 0008; now batch_content_parts
     validation: Mapped[dict] = mapped_column(JSON, default=dict)
     ack_status: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     encounters: Mapped[list[EncounterRow]] = relationship(order_by=EncounterRow.id, viewonly=True)
+
+
+class BatchContentPartRow(Base):
+    """A released batch's bytes, in order: the file is the parts' content joined by seq (0, 1, ...). Written in
+    the release's own transaction, so that a batch that is not released has none. Batches released before
+    these existed keep their bytes in batches.content instead."""
+
+    __tablename__ = "batch_content_parts"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BatchClaimPartRow(Base):
+    """A released batch's claims (encounter, CLM01, ST02, segment numbers, line control numbers, charge), one
+    JSON array per transaction set in order of seq: what a 999 is mapped back to claims and lines with.
+    Batches released before these existed keep the list in batches.validation["claims"]."""
+
+    __tablename__ = "batch_claim_parts"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claims: Mapped[str] = mapped_column(Text)
 
 
 class ControlCounterRow(Base):

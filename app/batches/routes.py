@@ -3,8 +3,8 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from app import cursors
@@ -89,14 +89,20 @@ def read_batch(batch_id: str, session: SessionDep):
     responses={200: {"content": {"text/plain": {}}, "description": "The exact stored 837P bytes."},
                404: PROBLEM, 409: PROBLEM},
 )
-def download_x12(batch_id: str, session: SessionDep):
+def download_x12(batch_id: str, session: SessionDep, request: Request):
     """The exact bytes stored at release (same bytes on every download; `ETag` is the sha256)."""
     batch = _batch(session, batch_id)
     if batch.status != "released":
         return problem_response(409, f"Batch {batch_id} is {batch.status}; only released batches can be downloaded.")
     name = f"837P_{batch.released_at:%Y%m%d}_{batch.public_id}_{batch.mode}.x12"
-    return Response(batch.content, media_type="text/plain; charset=us-ascii",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "ETag": f'"{batch.sha256}"'})
+    size = service.content_size(session, batch)
+    session.rollback()  # read only; on SQLite, let the parts be read while this request's session lives on
+    # Streamed a stored part at a time, each read in a short transaction of its own session.
+    return StreamingResponse(
+        iterate_in_threadpool(service.iter_content(request.app.state.database.sessionmaker, batch.id)),
+        media_type="text/plain; charset=us-ascii",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "ETag": f'"{batch.sha256}"',
+                 "Content-Length": str(size)})
 
 
 @router.post("/{batch_id}/acknowledgments", response_model=AcknowledgmentOut,

@@ -11,28 +11,31 @@ queue. Step 3 first re-reads the batch under a row lock and finishes it only if 
 cutter whose batch was abandoned under it (it was too slow, or judged dead) changes nothing. Control numbers
 are never reused."""
 
+import functools
 import hashlib
 import json
+import tempfile
 import os
 import socket
 import logging
 import math
 import uuid
 from collections.abc import Iterator, Sequence
+from typing import BinaryIO
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import JSON, Text, bindparam, cast, func, select, type_coerce, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.batches.models import BatchRow, EncounterRow
+from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from app.batches.registry import allocate
+from app.db import reading
 from app.invoices.documents import invoice_from_document
 from app.invoices.models import InvoiceLineRow, InvoiceRow, line_item_control_number
 from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, Stream837, sort_key
-from app.x12.pyx12_check import findings_by_claim, validate_837_parallel
+from app.x12.pyx12_check import TransactionValidator, findings_by_claim
 
 log = logging.getLogger("encounter_service.batches")
 MAX_LINES_PER_CLAIM = 50
@@ -136,8 +139,10 @@ def _claim_encounters(session: Session, request: CutRequest, stale_after: timede
     )
     session.add(batch)
     session.flush()
-    _update_encounters(session, [{"id": encounter_id, "status": "cutting", "batch_id": batch.id, "updated_at": now}
-                                 for encounter_id in picked])
+    table = EncounterRow.__table__
+    for start in range(0, len(picked), 5000):  # the same values for every row: one UPDATE ... IN per slice
+        session.execute(table.update().where(table.c.id.in_(picked[start:start + 5000]))
+                        .values(status="cutting", batch_id=batch.id, updated_at=now))
     session.commit()
     return batch
 
@@ -188,20 +193,6 @@ def _cut_order(session: Session, batch_id: int) -> list[tuple[int, tuple]]:
     return order
 
 
-def _update_encounters(session: Session, rows: list[dict]) -> None:
-    """Rows of {"id": …, column: value, …} (the same columns in each), as Core executemany by primary key in
-    slices of 5,000: the ORM's bulk update spent more time preparing each row than the database took."""
-    if not rows:
-        return
-    table = EncounterRow.__table__
-    columns = [name for name in rows[0] if name != "id"]
-    statement = (table.update().where(table.c.id == bindparam("_id"))
-                 .values({name: bindparam(f"_{name}") for name in columns}))
-    connection = session.connection()
-    for start in range(0, len(rows), 5000):
-        connection.execute(statement, [{f"_{k}": v for k, v in row.items()} for row in rows[start:start + 5000]])
-
-
 def _load(session: Session, heads: Sequence) -> dict[int, EncounterInput]:
     """Writer input for the given encounters (rows of id, invoice_id, frequency, original_reference), read with
     plain column queries: no ORM objects (identity map, loader state, expiry snapshots)."""
@@ -243,81 +234,146 @@ def _ordered_inputs(session: Session, order: Sequence[tuple[int, tuple]]) -> Ite
 
 
 class _ClaimLog:
-    """What the cut keeps of each claim, compactly: its JSON (as _claims_json writes it) a transaction set's
-    worth per string, the first CLM01 of each encounter, and counts."""
+    """What the cut keeps of each claim: its JSON (as _claims_json writes it), one JSON array per transaction
+    set, a line each in an unnamed temporary file (not in memory); and counts (claims, lines, encounters)."""
 
-    __slots__ = ("parts", "current", "first_clm01", "last_encounter", "count", "lines")
+    __slots__ = ("spool", "current", "encounters", "last_encounter", "count", "lines")
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
+    def __init__(self, spool: BinaryIO) -> None:
+        self.spool = spool
         self.current: list[str] = []
-        self.first_clm01: list[tuple[int, str]] = []
+        self.encounters = 0
         self.last_encounter: str | None = None
         self.count = self.lines = 0
 
     def __call__(self, claim: ClaimRef) -> None:
         self.current.append(json.dumps(_claims_json([claim])[0]))
         if claim.encounter_id != self.last_encounter:  # an encounter's claims are written one after another
-            self.first_clm01.append((int(claim.encounter_id), claim.clm01))
+            if not claim.clm01.endswith("-01"):  # _release sets each encounter's CLM01 as "<invoice number>-01"
+                raise RuntimeError(f"encounter {claim.encounter_id}: its first claim is {claim.clm01}")
+            self.encounters += 1
             self.last_encounter = claim.encounter_id
         self.count += 1
         self.lines += len(claim.line_control_numbers)
 
     def end_transaction(self) -> None:
         if self.current:
-            self.parts.append(", ".join(self.current))
+            self.spool.write(("[" + ", ".join(self.current) + "]\n").encode("ascii"))  # json.dumps: ASCII
             self.current = []
 
-    def json_text(self, head: str = "", tail: str = "") -> str:
-        """head + json.dumps(_claims_json(claims)) + tail, made with one join (one copy of the claims' text)."""
+    def json_parts(self) -> Iterator[str]:
+        """Each transaction set's claims as a JSON array, in order."""
         self.end_transaction()
-        pieces = [head + "["]
-        for i, part in enumerate(self.parts):
-            if i:
-                pieces.append(", ")
-            pieces.append(part)
-        pieces.append("]" + tail)
-        return "".join(pieces)
+        self.spool.seek(0)
+        for line in self.spool:
+            yield line.decode("ascii").rstrip("\n")
 
     def claims(self) -> list[ClaimRef]:
         return [ClaimRef(encounter_id=c["encounter_id"], clm01=c["clm01"], st02=c["st02"],
                          line_control_numbers=tuple(c["line_control_numbers"]), first_segment=c["first_segment"],
                          last_segment=c["last_segment"], member_loop_segment=c["member_loop_segment"],
                          st_segment=c["st_segment"], total_charge=Decimal(c["total_charge"]))
-                for c in json.loads(self.json_text())]
+                for part in self.json_parts() for c in json.loads(part)]
+
+
+PART_BYTES = 1 << 20  # batch_content_parts: the file in pieces of this size (the last may be shorter)
 
 
 def cut_batch(factory: sessionmaker, request: CutRequest, options: CutOptions) -> BatchRow:
     with factory() as session:
         batch = _claim_encounters(session, request, options.stale_after)
-    with factory() as session:
+    with factory() as session, tempfile.TemporaryFile() as spool, tempfile.TemporaryFile() as claim_spool:
+        # The file is written to `spool` (an unnamed temporary file: gone with the process, whatever happens)
+        # and hashed as it is rendered, a transaction set at a time; each set also goes to pyx12 at once. Only
+        # the release copies it into batch_content_parts, in its own transaction: a cut that fails, is
+        # abandoned or dies writes no part.
         batch = session.get(BatchRow, batch.id)
         order = _cut_order(session, batch.id)
-        log_ = _ClaimLog()
+        log_ = _ClaimLog(claim_spool)
         stream = Stream837(
             _ordered_inputs(session, order), envelope=options.envelope,
             control=ControlNumbers(isa13=batch.isa13, gs06=batch.gs06, st02_first=batch.st02_first),
             mode=request.mode, created=batch.created_at, batch_id=batch.public_id, on_claim=log_,
         )
-        parts = [stream.header]
-        for transaction in stream.transactions():
-            parts.append(transaction.text)
-            log_.end_transaction()
-        parts.append(stream.trailer)
-        text = "".join(parts)
-        del parts
-        del order
-        session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 runs
-        report = validate_837_parallel(text, options.validate_processes) if options.validate else None
-        data = text.encode("ascii")
-        del text
+        digest = hashlib.sha256()
+
+        def write(text: str) -> None:
+            data = text.encode("ascii")
+            digest.update(data)
+            spool.write(data)
+
+        validator = (TransactionValidator(stream.header, group_control=batch.gs06, interchange_control=batch.isa13,
+                                          processes=options.validate_processes) if options.validate else None)
+        try:
+            write(stream.header)
+            for transaction in stream.transactions():
+                write(transaction.text)
+                if validator is not None:
+                    validator.add(transaction.text, transaction.first_segment, transaction.segment_count)
+                log_.end_transaction()
+                del transaction
+            write(stream.trailer)
+            del order
+            session.rollback()  # nothing to write yet; don't hold a transaction while pyx12 finishes
+            report = validator.finish(stream.segment_count) if validator is not None else None
+        except BaseException:
+            if validator is not None:
+                validator.abandon()
+            raise
         if not _still_cutting(session, batch):
             log.warning("batch abandoned while being cut; nothing written", extra={"batch_id": batch.public_id})
             session.commit()
             return batch
         if report is not None and not report.ok:
             return _fail(session, batch, log_.claims(), report)
-        return _release(session, batch, data, stream, log_, report is not None)
+        spool.seek(0)
+        return _release(session, batch, spool, digest.hexdigest(), stream, log_, report is not None)
+
+
+def content_size(session: Session, batch: BatchRow) -> int:
+    """The released file's length in bytes."""
+    if batch.content is not None:
+        return len(batch.content)
+    return session.scalar(select(func.coalesce(func.sum(func.length(BatchContentPartRow.content)), 0))
+                          .where(BatchContentPartRow.batch_id == batch.id)) or 0
+
+
+def iter_content(factory: sessionmaker, batch_id: int) -> Iterator[bytes]:
+    """The released file's bytes, a part at a time (a session of its own, so a streaming response can use it
+    after the request's session is gone)."""
+    with factory() as session:
+        with reading(session):  # SQLite: a read transaction (DEFERRED), which neither waits for nor blocks a writer
+            legacy = session.scalar(select(BatchRow.content).where(BatchRow.id == batch_id))
+            seqs = list(session.scalars(select(BatchContentPartRow.seq)
+                                        .where(BatchContentPartRow.batch_id == batch_id)
+                                        .order_by(BatchContentPartRow.seq)))
+        if legacy is not None:
+            yield bytes(legacy)
+            return
+        del legacy
+        for seq in seqs:  # one part per read transaction: no snapshot is held while the client reads
+            with reading(session):
+                part = session.scalar(select(BatchContentPartRow.content)
+                                      .where(BatchContentPartRow.batch_id == batch_id, BatchContentPartRow.seq == seq))
+            yield bytes(part)
+            del part
+
+
+def batch_claims(session: Session, batch: BatchRow) -> list[dict]:
+    """The batch's claims as _claims_json wrote them (batches released before 0008: in batch.validation)."""
+    if "claims" in batch.validation:
+        return batch.validation["claims"]
+    return [c for part in session.scalars(select(BatchClaimPartRow.claims).where(BatchClaimPartRow.batch_id == batch.id)
+                                          .order_by(BatchClaimPartRow.seq)) for c in json.loads(part)]
+
+
+def read_content(session: Session, batch: BatchRow) -> bytes:
+    """The released file's bytes at once (the 999 path, which reads the segments)."""
+    if batch.content is not None:
+        return bytes(batch.content)
+    return b"".join(bytes(c) for c in session.scalars(
+        select(BatchContentPartRow.content).where(BatchContentPartRow.batch_id == batch.id)
+        .order_by(BatchContentPartRow.seq)))
 
 
 def _still_cutting(session: Session, batch: BatchRow) -> bool:
@@ -335,35 +391,40 @@ def _claims_json(claims: Sequence[ClaimRef]) -> list[dict]:
             for c in claims]
 
 
-def _release(session: Session, batch: BatchRow, data: bytes, stream: Stream837, claims: _ClaimLog,
+def _release(session: Session, batch: BatchRow, spool: BinaryIO, sha256: str, stream: Stream837, claims: _ClaimLog,
              validated: bool) -> BatchRow:
     batch.release_seq = allocate(session, "release_seq", maximum=None)  # row lock: releases commit in order
     batch.status, batch.released_at = "released", _now()
-    batch.content, batch.sha256 = data, hashlib.sha256(data).hexdigest()
+    batch.sha256 = sha256
+    parts = BatchContentPartRow.__table__
+    connection = session.connection()
+    for seq, data in enumerate(iter(functools.partial(spool.read, PART_BYTES), b"")):
+        connection.execute(parts.insert(), {"batch_id": batch.id, "seq": seq, "content": data})
+        del data
     batch.transaction_count, batch.claim_count = stream.transaction_count, claims.count
     batch.line_count = claims.lines
     batch.total_charge = stream.total_charge
     pyx12 = "clean" if validated else "skipped"
+    batch.validation = {"pyx12": pyx12}
     session.flush()
-    # The validation document is written as text: the same JSON the ORM would write for
-    # {"pyx12": ..., "claims": _claims_json(claims)}, without a dict per claim in memory. The object returned
-    # holds {"pyx12": ...} only; the claims are in the stored row.
-    text = claims.json_text('{"pyx12": ' + json.dumps(pyx12) + ', "claims": ', "}")
-    claims.parts = []
-    value = type_coerce(text, Text())
-    if session.get_bind().dialect.name == "postgresql":
-        value = cast(value, JSON)
-    session.execute(update(BatchRow).where(BatchRow.id == batch.id).values(validation=value))
-    del text, value
-    set_committed_value(batch, "validation", {"pyx12": pyx12})
-    # Every encounter wrote at least one claim (split_claims never returns none), so first_clm01 names each
-    # of the batch's encounters once. One executemany by primary key per slice: setting attributes on the
-    # (expired) ORM objects would reload each row, and autoflush the previous one, a round trip or two each.
-    if len(claims.first_clm01) != batch.encounter_count:
-        raise RuntimeError(f"{len(claims.first_clm01)} encounters written, {batch.encounter_count} in the batch")
-    now = _now()
-    _update_encounters(session, [{"id": encounter_id, "status": "batched", "updated_at": now, "clm01": clm01}
-                                 for encounter_id, clm01 in claims.first_clm01])
+    # Each claim's place in the file (what a 999 is mapped back with) as JSON arrays, one per transaction set,
+    # read back one at a time from the cut's spool.
+    claim_parts = BatchClaimPartRow.__table__
+    for seq, part in enumerate(claims.json_parts()):
+        connection.execute(claim_parts.insert(), {"batch_id": batch.id, "seq": seq, "claims": part})
+        del part
+    # Every encounter wrote at least one claim (split_claims never returns none), and its first is CLM01
+    # "<invoice number>-01" (_ClaimLog checks the suffix as it is written; claim_id_base is the invoice number):
+    # so one UPDATE sets every encounter of the batch, taking the CLM01 from its invoice in the database.
+    if claims.encounters != batch.encounter_count:
+        raise RuntimeError(f"{claims.encounters} encounters written, {batch.encounter_count} in the batch")
+    table = EncounterRow.__table__
+    first_clm01 = (select(InvoiceRow.invoice_number + "-01").where(InvoiceRow.id == table.c.invoice_id)
+                   .scalar_subquery())
+    updated = session.execute(table.update().where(table.c.batch_id == batch.id, table.c.status == "cutting")
+                              .values(status="batched", updated_at=_now(), clm01=first_clm01)).rowcount
+    if updated != batch.encounter_count:
+        raise RuntimeError(f"{updated} encounters updated, {batch.encounter_count} in the batch")
     session.commit()
     log.info("batch released", extra={"batch_id": batch.public_id, "claims": batch.claim_count})
     return batch

@@ -269,6 +269,71 @@ def validate_837_parallel(text: str, processes: int | None = None) -> Validation
     return ValidationReport(all(r.ok for _, r in results), findings, None, crashed=crashed)
 
 
+class TransactionValidator:
+    """validate_837_parallel fed one transaction set at a time, as a writer produces them, so that the whole
+    file is never needed: each ST (its text exactly as written, segments ending in '~' and a newline) is wrapped
+    in the interchange's ISA/GS (`header`) and GE*1/IEA, the same stand-alone interchange split_by_transaction
+    makes of the whole file, and handed to a worker at once. At most 2 x `processes` pieces are in flight
+    (add() waits for the oldest beyond that). finish() returns the report with segment numbers in the file.
+    With one process (or a dead pool) each piece is checked here, one after another: still every ST."""
+
+    def __init__(self, header: str, *, group_control: int | str, interchange_control: int,
+                 processes: int | None = None):
+        self._header = header
+        self._trailer = f"GE*1*{group_control}~\nIEA*1*{interchange_control:09d}~\n"
+        self._processes = processes or default_processes()
+        self._pool: ProcessPoolExecutor | None = _executor(self._processes) if self._processes > 1 else None
+        self._in_flight: collections.deque = collections.deque()
+        self._results: list[tuple[tuple[int, int], ValidationReport]] = []
+        self.transactions = 0
+
+    def add(self, transaction: str, first_segment: int, segment_count: int) -> None:
+        text = self._header + transaction + self._trailer
+        where = (first_segment, segment_count)
+        self.transactions += 1
+        if self._pool is not None:
+            try:
+                self._in_flight.append((where, text, self._pool.submit(validate_837, text)))
+            except BrokenProcessPool:
+                self._lose_pool()
+        if self._pool is None:
+            self._drain()
+            self._results.append((where, validate_837(text)))
+        while len(self._in_flight) > 2 * self._processes:
+            self._settle_oldest()
+
+    def _lose_pool(self) -> None:  # a worker died (killed, out of memory): check here rather than not at all
+        _discard_pool()
+        self._pool = None
+
+    def _settle_oldest(self) -> None:
+        where, text, future = self._in_flight.popleft()
+        if self._pool is not None:
+            try:
+                self._results.append((where, future.result()))
+                return
+            except BrokenProcessPool:
+                self._lose_pool()
+        self._results.append((where, validate_837(text)))
+
+    def _drain(self) -> None:
+        while self._in_flight:
+            self._settle_oldest()
+
+    def finish(self, file_segment_count: int) -> ValidationReport:
+        self._drain()
+        findings = [_to_file_position(f, _Piece("", first, count, file_segment_count))
+                    for (first, count), report in self._results for f in report.findings]
+        crashed = next((r.crashed for _, r in self._results if r.crashed), None)
+        return ValidationReport(all(r.ok for _, r in self._results), findings, None, crashed=crashed)
+
+    def abandon(self) -> None:
+        """Stop waiting for pieces in flight (the cut is being given up)."""
+        for _, _, future in self._in_flight:
+            future.cancel()
+        self._in_flight.clear()
+
+
 def findings_by_claim(report: ValidationReport, claims: Sequence) -> dict[str, list[Finding]]:
     """Each finding goes to the claim whose segments hold it; a finding in a member loop's own segments goes
     to every claim of that loop; anything else (envelope, headers) goes to every claim."""

@@ -21,6 +21,21 @@ def clean(value: object) -> str:
     return text.strip()
 
 
+def is_clean(text: str) -> bool:
+    """True when `text` (typically several values joined) holds no delimiter, control character or non-ASCII:
+    one scan for many values. When it is False, check_named() finds and names the value."""
+    return text.isascii() and _FORBIDDEN.search(text) is None
+
+
+def check_named(values: Iterable[tuple[str, object]]) -> None:
+    """clean() each (element name, value); the error names the element of the first bad value."""
+    for name, value in values:
+        try:
+            clean(value)
+        except X12ValueError as exc:
+            raise X12ValueError(f"{name}: {exc}") from None
+
+
 def check_all(values: Iterable[str]) -> None:
     """The second lock for many values at once (one scan instead of one per value): raises like clean()."""
     values = [v for v in values if v]
@@ -59,7 +74,11 @@ def composite(*parts: object) -> str:
 
 
 def segment(tag: str, *elements: object) -> str:
-    values = [e.text if isinstance(e, Raw) else clean(e) for e in elements]
+    try:
+        values = [e.text if isinstance(e, Raw) else clean(e) for e in elements]
+    except X12ValueError:
+        check_named((f"{tag}{i:02d}", e) for i, e in enumerate(elements, start=1) if not isinstance(e, Raw))
+        raise
     while values and values[-1] == "":
         values.pop()
     return ELEMENT.join([tag, *values])

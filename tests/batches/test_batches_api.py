@@ -208,3 +208,62 @@ def test_concurrent_cutters_never_share_an_encounter_or_a_control_number(client,
     assert len({b.gs06 for b in batches}) == len(batches)
     assert all(e.status == "batched" for e in encounters) and len(encounters) == 12
     assert sum(b.encounter_count for b in batches) == 12
+
+
+def test_the_download_streams_the_stored_parts_as_one_file_whose_sha256_is_the_batch_s(client, app, monkeypatch):
+    """The cut stores the file in parts (batch_content_parts) and hashes it as it is written; the download and
+    the CLI join the parts back: the same bytes, Content-Length and ETag as the sha256 recorded at release."""
+    import hashlib
+
+    from app.batches import service
+    from app.batches.models import BatchContentPartRow
+
+    monkeypatch.setattr(service, "PART_BYTES", 1000)
+    for n in range(3):
+        post(client, ecm_invoice(f"PT{n}", cin=f"9200000{n}A"))
+    batch = client.post("/v1/batches", json={}).json()
+    x12 = client.get(f"/v1/batches/{batch['id']}/x12")
+    assert x12.status_code == 200 and validate_837(x12.text).ok
+    assert hashlib.sha256(x12.content).hexdigest() == batch["sha256"] and x12.headers["etag"] == f'"{batch["sha256"]}"'
+    assert int(x12.headers["content-length"]) == len(x12.content)
+    with app.state.database.sessionmaker() as session:
+        row = session.scalar(select(BatchRow).where(BatchRow.public_id == batch["id"]))
+        parts = session.execute(select(BatchContentPartRow.seq, BatchContentPartRow.content)
+                                .where(BatchContentPartRow.batch_id == row.id).order_by(BatchContentPartRow.seq)).all()
+        assert row.content is None
+    assert [seq for seq, _ in parts] == list(range(len(parts))) and len(parts) == -(-len(x12.content) // 1000)
+    assert b"".join(bytes(c) for _, c in parts) == x12.content
+
+
+def test_a_batch_stored_before_parts_existed_downloads_from_its_content_column(client, app):
+    from app.batches.models import BatchContentPartRow
+
+    post(client, ecm_invoice())
+    batch = client.post("/v1/batches", json={}).json()
+    original = client.get(f"/v1/batches/{batch['id']}/x12").content
+    with app.state.database.sessionmaker() as session:  # as a release before revision 0008 stored it
+        row = session.scalar(select(BatchRow).where(BatchRow.public_id == batch["id"]))
+        session.execute(BatchContentPartRow.__table__.delete().where(BatchContentPartRow.batch_id == row.id))
+        row.content = original
+        session.commit()
+    x12 = client.get(f"/v1/batches/{batch['id']}/x12")
+    assert x12.content == original and int(x12.headers["content-length"]) == len(original)
+
+
+def test_a_batch_that_fails_pyx12_stores_no_bytes_and_requeues_its_encounters(client, app, settings, monkeypatch):
+    from app.batches import service
+    from app.batches.models import BatchClaimPartRow, BatchContentPartRow
+    from app.x12 import pyx12_check
+
+    post(client, ecm_invoice())
+    real = pyx12_check.validate_837
+    monkeypatch.setattr(pyx12_check, "validate_837", lambda text: real(text.replace("*U~", "*Q~", 1)))
+    options = settings.cut_options()
+    options = service.CutOptions(envelope=options.envelope, validate=True, validate_processes=1)
+    batch = service.cut_batch(app.state.database.sessionmaker, service.CutRequest(), options)
+    assert batch.status == "failed"
+    with app.state.database.sessionmaker() as session:
+        assert session.scalar(select(BatchRow.content).where(BatchRow.id == batch.id)) is None
+        assert list(session.scalars(select(BatchContentPartRow.batch_id))) == []
+        assert list(session.scalars(select(BatchClaimPartRow.batch_id))) == []
+        assert {e.status for e in session.scalars(select(EncounterRow))} == {"held"}

@@ -1,6 +1,7 @@
 """The 837P writer on its own: structure, splitting, determinism, the second lock; pyx12 on every output."""
 
 import dataclasses
+import re
 from datetime import date, datetime, UTC
 from decimal import Decimal
 from pathlib import Path
@@ -112,6 +113,36 @@ def test_accented_names_are_transliterated_and_clean():
 def test_writer_refuses_delimiters_control_characters_and_non_ascii(bad):
     with pytest.raises(X12ValueError):
         segment("N3", bad)
+
+
+@pytest.mark.parametrize(("where", "element"), [
+    ("control_number", "2300 REF*D9"), ("line_control", "2400 line 2 REF*6R"), ("procedure", "2400 line 1 SV101-02"),
+    ("modifier", "2400 line 1 SV101 modifier 1"), ("cin", "2010BA NM109"), ("payer", "2010BB NM103"),
+    ("provider", "N301"),
+])
+def test_a_delimiter_that_got_past_intake_is_refused_by_the_writer_which_names_the_element(where, element):
+    """The second lock: values are checked a segment or a claim at a time, and a failure names the element."""
+    enc = encounter(ecm_invoice())
+    inv = enc.invoice
+    line = inv.lines[0]
+    if where == "control_number":
+        inv = dataclasses.replace(inv, control_number="CTL*1")
+    elif where == "line_control":
+        enc = dataclasses.replace(enc, line_control_numbers=(enc.line_control_numbers[0], "E1~2",
+                                                             *enc.line_control_numbers[2:]))
+    elif where == "procedure":
+        inv = dataclasses.replace(inv, lines=(dataclasses.replace(line, procedure_code="G9\x0008"), *inv.lines[1:]))
+    elif where == "modifier":
+        inv = dataclasses.replace(inv, lines=(dataclasses.replace(line, modifiers=("U:1",)), *inv.lines[1:]))
+    elif where == "cin":
+        inv = dataclasses.replace(inv, member=dataclasses.replace(inv.member, cin="1^2"))
+    elif where == "payer":
+        inv = dataclasses.replace(inv, payer_name="PLAN*X")
+    else:
+        inv = dataclasses.replace(inv, billing_provider=dataclasses.replace(inv.billing_provider, address="1 A~B ST"))
+    assert len(inv.lines) >= 2
+    with pytest.raises(X12ValueError, match=rf"^{re.escape(element)}.*: value holds U\+"):
+        render([dataclasses.replace(enc, invoice=inv)])
 
 
 def test_a_rendering_provider_equal_to_billing_is_not_repeated_in_2310b():

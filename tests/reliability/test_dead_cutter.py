@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.batches import service
-from app.batches.models import BatchRow, EncounterRow
+from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from factories import ecm_invoice
 
 HOUR = timedelta(hours=1)
@@ -84,23 +84,26 @@ def test_a_cutter_whose_batch_was_abandoned_under_it_writes_nothing(client, app,
     for n in range(4):
         assert client.post("/v1/invoices", json=ecm_invoice(f"AB{n}", cin=f"9100000{n}A")).status_code == 201
     factory = app.state.database.sessionmaker
-    real_validate = service.validate_837_parallel
+    real_finish = service.TransactionValidator.finish
     second: list[BatchRow] = []
 
-    def validate_while_another_cutter_takes_over(text, processes):
-        monkeypatch.setattr(service, "validate_837_parallel", real_validate)
+    def finish_while_another_cutter_takes_over(self, file_segment_count):
+        monkeypatch.setattr(service.TransactionValidator, "finish", real_finish)
         stale = service.CutOptions(envelope=settings.cut_options().envelope, stale_after=timedelta(0))
         second.append(service.cut_batch(factory, service.CutRequest(), stale))
-        return real_validate(text, processes)
+        return real_finish(self, file_segment_count)
 
-    monkeypatch.setattr(service, "validate_837_parallel", validate_while_another_cutter_takes_over)
+    monkeypatch.setattr(service.TransactionValidator, "finish", finish_while_another_cutter_takes_over)
     first = service.cut_batch(factory, service.CutRequest(), settings.cut_options())
 
     assert second and second[0].status == "released" and second[0].encounter_count == 4
     with factory() as session:
         rows = {b.id: b for b in session.scalars(select(BatchRow))}
         encounters = list(session.scalars(select(EncounterRow)))
+        parts = set(session.scalars(select(BatchContentPartRow.batch_id)))
+        claim_parts = set(session.scalars(select(BatchClaimPartRow.batch_id)))
     assert first.status == "abandoned"
     assert (rows[first.id].status, rows[first.id].content, rows[first.id].release_seq) == ("abandoned", None, None)
+    assert parts == claim_parts == {second[0].id}  # the abandoned batch has no stored bytes or claims
     assert [(e.status, e.batch_id) for e in encounters] == [("batched", second[0].id)] * 4
     assert [b["id"] for b in client.get("/v1/batches").json()["items"]] == [second[0].public_id]

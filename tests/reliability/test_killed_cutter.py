@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 
-from app.batches.models import BatchRow, EncounterRow
+from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from bench.data import invoices
 
 INVOICES = 400
@@ -38,6 +38,8 @@ def test_a_cutter_killed_mid_cut_leaves_nothing_half_done_and_the_next_cut_succe
         assert conn.execute(select(BatchRow.status, BatchRow.content).where(BatchRow.id == claimed)).one() == \
             ("cutting", None)
         statuses = {s for (s,) in conn.execute(select(EncounterRow.status))}
+        assert conn.scalar(select(func.count()).select_from(BatchContentPartRow)) == 0
+        assert conn.scalar(select(func.count()).select_from(BatchClaimPartRow)) == 0
     assert statuses <= {"queued", "cutting"}
     assert client.get("/v1/batches").json()["items"] == []  # nothing half-cut is offered to the pipeline
 
@@ -47,4 +49,6 @@ def test_a_cutter_killed_mid_cut_leaves_nothing_half_done_and_the_next_cut_succe
     with engine.connect() as conn:
         assert conn.scalar(select(BatchRow.status).where(BatchRow.id == claimed)) == "abandoned"
         assert {s for (s,) in conn.execute(select(EncounterRow.status))} == {"batched"}
+        assert set(conn.scalars(select(BatchContentPartRow.batch_id))) == {conn.scalar(
+            select(BatchRow.id).where(BatchRow.status == "released"))}  # the released batch's alone
     engine.dispose()
