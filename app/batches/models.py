@@ -58,7 +58,7 @@ class BatchRow(Base):
     encounter_count: Mapped[int] = mapped_column(Integer, default=0)
     total_charge: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
     sha256: Mapped[str | None] = mapped_column(String(64))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # batches released before 0008; now batch_content_parts
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # batches released before 0009; now batch_content_parts
     validation: Mapped[dict] = mapped_column(JSON, default=dict)
     ack_status: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

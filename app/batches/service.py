@@ -360,7 +360,7 @@ def iter_content(factory: sessionmaker, batch_id: int) -> Iterator[bytes]:
 
 
 def batch_claims(session: Session, batch: BatchRow) -> list[dict]:
-    """The batch's claims as _claims_json wrote them (batches released before 0008: in batch.validation)."""
+    """The batch's claims as _claims_json wrote them (batches released before 0009: in batch.validation)."""
     if "claims" in batch.validation:
         return batch.validation["claims"]
     return [c for part in session.scalars(select(BatchClaimPartRow.claims).where(BatchClaimPartRow.batch_id == batch.id)

@@ -241,7 +241,7 @@ def test_a_batch_stored_before_parts_existed_downloads_from_its_content_column(c
     post(client, ecm_invoice())
     batch = client.post("/v1/batches", json={}).json()
     original = client.get(f"/v1/batches/{batch['id']}/x12").content
-    with app.state.database.sessionmaker() as session:  # as a release before revision 0008 stored it
+    with app.state.database.sessionmaker() as session:  # as a release before revision 0009 stored it
         row = session.scalar(select(BatchRow).where(BatchRow.public_id == batch["id"]))
         session.execute(BatchContentPartRow.__table__.delete().where(BatchContentPartRow.batch_id == row.id))
         row.content = original

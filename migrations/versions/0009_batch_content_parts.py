@@ -2,8 +2,8 @@
 transaction set (batch_claim_parts), so that neither the cut nor a download holds the whole file or every claim in
 memory. batches.content and batches.validation["claims"] stay for batches released before this revision.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
