@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 
 from app.auth.caller import Allow, CallerDep
-from app.db import Database
+from app.db import Database, reading
 from app.deps import RuleContextDep, SettingsDep
 from app.errors import problem_response
 from app.invoices.problems import Problem
@@ -142,7 +142,7 @@ def create_upload(
 def list_uploads(request: Request, caller: CallerDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50):
     """The most recent uploads first (a provider key sees only its own), with counts and progress."""
-    with _database(request).sessionmaker() as session:
+    with _database(request).sessionmaker() as session, reading(session):
         rows = service.list_uploads(session, caller, limit)
         return UploadList(items=[UploadSummaryOut(
             id=u.public_id, status=u.status, filename=u.filename, created_by=u.created_by,
@@ -160,7 +160,9 @@ def _visible(session, upload_id: str, caller) -> UploadRow:
 def read_upload(upload_id: str, request: Request, caller: CallerDep):
     """The upload record: status, progress (rows read / validated / stored), counts, each invoice's outcome
     and every problem located as `row N, column "Header"` with the field path, code and message."""
-    with _database(request).sessionmaker() as session:
+    # A read-only transaction: on SQLite a session's transaction would otherwise take the write lock
+    # (BEGIN IMMEDIATE) and a poll of a large upload would hold up the job it is watching.
+    with _database(request).sessionmaker() as session, reading(session):
         body = upload_out(session, _visible(session, upload_id, caller))
     # Already in UploadOut's shape (tests/uploads check it against the schema); encoded directly.
     return JSONResponse(body)
@@ -174,13 +176,14 @@ def download_annotated(upload_id: str, request: Request, caller: CallerDep):
     added, and every cell with an error highlighted and commented: the file to fix and upload again
     (invoices already accepted are not stored twice)."""
     with _database(request).sessionmaker() as session:
-        upload = _visible(session, upload_id, caller)
-        if upload.status != "completed":
-            return problem_response(409, f"The upload is {upload.status}; the annotated workbook is ready when it "
-                                         "has completed.")
-        content = session.scalar(select(UploadFileRow.content).where(UploadFileRow.upload_id == upload.id))
-        problems = [service.problem_from_row(p) for p in service.problem_rows(session, upload.id)]
-        invoices = service.invoices_of(session, upload.id)
+        with reading(session):  # read-only; the workbook is built after the transaction has ended
+            upload = _visible(session, upload_id, caller)
+            if upload.status != "completed":
+                return problem_response(409, f"The upload is {upload.status}; the annotated workbook is ready "
+                                             "when it has completed.")
+            content = session.scalar(select(UploadFileRow.content).where(UploadFileRow.upload_id == upload.id))
+            problems = [service.problem_from_row(p) for p in service.problem_rows(session, upload.id)]
+            invoices = service.invoices_of(session, upload.id)
         name = upload.filename.rsplit(".", 1)[0]
         body = annotated_workbook(upload, content, problems, invoices)
     return _attachment(body, XLSX, f"{name}-checked.xlsx")
