@@ -1,6 +1,7 @@
 """Uploads: take a file in (refusing what cannot be read, storing nothing then), and read records back."""
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select
@@ -109,6 +110,10 @@ _OUTCOMES = (select(_i.billing_npi, _i.invoice_number, _i.rows, _i.status, _i.in
 
 
 def problems_of(session: Session, upload_id: int) -> list[dict]:
+    return list(iter_problems(session, upload_id))
+
+
+def iter_problems(session: Session, upload_id: int) -> Iterator[dict]:
     """Every problem of an upload as the API shows it (file-level ones first, then by row).
 
     Read as plain column tuples, not ORM objects: a 50,000-line file can carry 50,000 problems and clients poll
@@ -117,15 +122,13 @@ def problems_of(session: Session, upload_id: int) -> list[dict]:
     so on SQLite a poll does not hold the write lock the job needs."""
     rows = session.connection().execute(_PROBLEMS, {"upload_id": upload_id})
     letters: dict[int, str] = {}
-    out = []
     for severity, row, index, header, field, code, message, allowed in rows:
         if index is None:
             letter = header = None
         elif (letter := letters.get(index)) is None:
             letter = letters[index] = column_letter(index)
-        out.append({"severity": severity, "loc": locate_text(row, header), "row": row, "column": header,
-                    "column_letter": letter, "field": field, "code": code, "message": message, "allowed": allowed})
-    return out
+        yield {"severity": severity, "loc": locate_text(row, header), "row": row, "column": header,
+               "column_letter": letter, "field": field, "code": code, "message": message, "allowed": allowed}
 
 
 def problem_from_row(p: UploadProblemRow) -> Located:
@@ -134,10 +137,15 @@ def problem_from_row(p: UploadProblemRow) -> Located:
 
 
 def invoice_outcomes(session: Session, upload_id: int) -> list[dict]:
+    return list(iter_invoice_outcomes(session, upload_id))
+
+
+def iter_invoice_outcomes(session: Session, upload_id: int) -> Iterator[dict]:
     """Each invoice's outcome as the API shows it, in file order (column tuples: this is polled, see above)."""
     rows = session.connection().execute(_OUTCOMES, {"upload_id": upload_id})
-    return [{"billing_provider_npi": npi, "invoice_number": number, "rows": numbers, "status": status,
-             "invoice_id": public_id} for npi, number, numbers, status, public_id in rows]
+    for npi, number, numbers, status, public_id in rows:
+        yield {"billing_provider_npi": npi, "invoice_number": number, "rows": numbers, "status": status,
+               "invoice_id": public_id}
 
 
 def invoices_of(session: Session, upload_id: int) -> list[UploadInvoiceRow]:
