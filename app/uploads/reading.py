@@ -4,13 +4,10 @@ lenient scalars the JSON API accepts); nothing is guessed here — the rules dec
 
 import csv
 import io
-import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
-from xml.etree import ElementTree
 
 from app.invoices.problems import Problem
 from app.uploads.columns import HeaderMatch, match_headers
@@ -98,12 +95,7 @@ class Sheet:
             yield from _xlsx_rows(self.content, self.sheet_name)
 
     def data_rows(self) -> Iterator[tuple[int, tuple]]:
-        """The rows below the header, for `cell_text`: a workbook is read by python-calamine when it holds
-        nothing calamine would read differently from openpyxl (see `_calamine_reads_alike`)."""
-        rows = self.all_rows()
-        if self.file_format == "xlsx" and self.sheet_name and _calamine_reads_alike(self.content):
-            rows = _calamine_rows(self.content, self.sheet_name)
-        for number, cells in rows:
+        for number, cells in self.all_rows():
             if number > self.header_row:
                 yield number, cells
 
@@ -162,78 +154,6 @@ def _xlsx_rows(content: bytes, sheet_name: str | None) -> Iterator[tuple[int, tu
         ws.reset_dimensions()  # some writers record a wrong sheet size; read what is really there
         for number, cells in enumerate(ws.iter_rows(values_only=True), start=1):
             yield number, cells
-    finally:
-        wb.close()
-
-
-# ------------------------------------------------------------------ the data pass through python-calamine
-# openpyxl's read-only parser took 27 s of CPU for a 50,000-line workbook, calamine (Rust) 2 s. `cell_text` of
-# a calamine value equals `cell_text` of openpyxl's for the same cell (empty cells are "" instead of None;
-# numbers are floats where openpyxl gives ints below 16 digits, which print alike; dates are date or datetime,
-# which print alike) except for the cases below, where the file is read with openpyxl as before.
-
-# Cells calamine reads otherwise: error cells (openpyxl gives the text "#N/A", calamine an empty cell),
-# integers of 16+ digits (openpyxl keeps them exact, calamine makes them floats), "-0" (openpyxl: the int 0,
-# calamine: the float -0.0), ISO-date cells (t="d").
-_CALAMINE_DIFFERS = re.compile(rb'<c [^>]*t="[ed]"|<v>-?\d{16,}</v>|<v>-0</v>')
-# Number formats both libraries take the same way: built-in ones, or custom ones made only of number
-# characters (not a date), or only of date/time parts and separators (a date; [h] a duration). Anything else
-# (other brackets, quoted or escaped text, sections) goes to openpyxl, whose reading of such formats is the reference.
-_BUILTIN_FORMATS = frozenset(range(0, 23)) | frozenset(range(37, 50))
-_PLAIN_NUMBER_FORMAT = re.compile(r"^(?:[0#?,.%@ +\-]|E[+-])*$")
-_PLAIN_DATE_FORMAT = re.compile(r"^(?:[dmyhs/\-.:, ]|AM/PM|\[(?:h+|m+|s+)\])+$", re.IGNORECASE)
-_CHUNK = 1 << 20
-
-
-def _calamine_reads_alike(content: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            names = zf.namelist()
-            if "xl/styles.xml" in names and not _plain_formats(zf.read("xl/styles.xml")):
-                return False
-            for name in names:
-                if name.startswith("xl/worksheets/") and name.endswith(".xml") and _has_differing_cells(zf, name):
-                    return False
-    except (zipfile.BadZipFile, ElementTree.ParseError, OSError):
-        return False
-    return True
-
-
-def _plain_formats(styles: bytes) -> bool:
-    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    root = ElementTree.fromstring(styles)
-    custom = {int(f.get("numFmtId")): f.get("formatCode") or "" for f in root.iter(f"{ns}numFmt")}
-    if not all(_PLAIN_NUMBER_FORMAT.match(code) or _PLAIN_DATE_FORMAT.match(code) for code in custom.values()):
-        return False
-    xfs = root.find(f"{ns}cellXfs")
-    used = {int(xf.get("numFmtId", "0")) for xf in (xfs if xfs is not None else [])}
-    return all(i in _BUILTIN_FORMATS or i in custom for i in used)
-
-
-def _has_differing_cells(zf: zipfile.ZipFile, name: str) -> bool:
-    tail = b""
-    with zf.open(name) as part:
-        while chunk := part.read(_CHUNK):
-            if _CALAMINE_DIFFERS.search(tail + chunk):
-                return True
-            tail = chunk[-64:]
-    return False
-
-
-def _calamine_rows(content: bytes, sheet_name: str) -> Iterator[tuple[int, tuple]]:
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
-    try:
-        sheet = wb.get_sheet_by_name(sheet_name)
-        start = sheet.start
-        if start is None:
-            return
-        # iter_rows yields every row from the first (numbered as the sheet numbers them) but starts each at the
-        # first column that holds anything: put the empty columns before it back.
-        pad = ("",) * start[1]
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
-            yield number, (pad + tuple(cells)) if pad else tuple(cells)
     finally:
         wb.close()
 
