@@ -107,6 +107,11 @@ _PROBLEMS = (select(_p.severity, _p.row_number, _p.column_index, _p.column_heade
              .order_by(_p.row_number.is_not(None), _p.row_number, _p.id))
 _OUTCOMES = (select(_i.billing_npi, _i.invoice_number, _i.rows, _i.status, _i.invoice_public_id)
              .where(_i.upload_id == bindparam("upload_id")).order_by(_i.group_index))
+# Fetched in batches (a server-side cursor on PostgreSQL, where the driver would otherwise hold the whole
+# result; SQLite steps through rows anyway), so a poll never holds 50,000 rows at once.
+_STREAM = {"stream_results": True, "max_row_buffer": 2000}
+_PROBLEMS = _PROBLEMS.execution_options(**_STREAM)
+_OUTCOMES = _OUTCOMES.execution_options(**_STREAM)
 
 
 def problems_of(session: Session, upload_id: int) -> list[dict]:
