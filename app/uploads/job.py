@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.caller import Caller
@@ -118,13 +118,15 @@ class Pending:
 
     def flush(self, session: Session, **finish) -> None:
         if self.results:
-            session.execute(insert(UploadInvoiceRow), [{
+            # Core INSERTs through the connection (the ORM's bulk-insert path added nothing for plain rows).
+            connection = session.connection()
+            connection.execute(_INSERT_OUTCOME, [{
                 "upload_id": self.upload_id, "group_index": r.group.index, "billing_npi": r.group.billing_npi,
                 "invoice_number": r.group.invoice_number, "rows": r.group.row_numbers, "status": r.status,
                 "invoice_public_id": r.invoice_public_id} for r in self.results])
             problems = [_problem_row(self.upload_id, r.group.index, p) for r in self.results for p in r.problems]
             if problems:
-                session.execute(insert(UploadProblemRow), problems)
+                connection.execute(_INSERT_PROBLEM, problems)
         values = {name: getattr(UploadRow, name) + n for name, n in self.deltas.items() if n}
         result = session.execute(update(UploadRow).where(UploadRow.id == self.upload_id,
                                                          UploadRow.worker_id == self.job.worker_id)
@@ -135,6 +137,10 @@ class Pending:
         session.commit()
         session.expunge_all()  # the session lives for the whole job: keep its identity map small
         self.results, self.deltas, self.last = [], Counter(), time.monotonic()
+
+
+_INSERT_OUTCOME = UploadInvoiceRow.__table__.insert()
+_INSERT_PROBLEM = UploadProblemRow.__table__.insert()
 
 
 def _problem_row(upload_id: int, group_index: int | None, p: Located) -> dict:

@@ -1,14 +1,15 @@
 """HTTP endpoints for spreadsheet uploads: thin — read the request, call the uploads service, shape the record."""
 
+import io
+import json
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 
 from app.auth.caller import Allow, CallerDep
-from app.db import Database
+from app.db import Database, reading
 from app.deps import RuleContextDep, SettingsDep
 from app.errors import problem_response
 from app.invoices.problems import Problem
@@ -52,6 +53,39 @@ def _counts(u: UploadRow) -> dict:
 def upload_out(session, u: UploadRow) -> dict:
     """The upload record in the shape of UploadOut, as plain data: GET /v1/uploads/{id} is polled while a large
     file runs and may list tens of thousands of problems, so it is not built from (or checked as) models."""
+    return {**_head(u), "invoices": service.invoice_outcomes(session, u.id),
+            "problems": service.problems_of(session, u.id), "annotated_url": _annotated_url(u)}
+
+
+# JSONResponse's encoding (starlette: json.dumps(ensure_ascii=False, allow_nan=False, indent=None,
+# separators=(",", ":")).encode("utf-8")), applied one invoice and one problem at a time.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
+
+
+def upload_json(session, u: UploadRow) -> bytes:
+    """The bytes JSONResponse(upload_out(session, u)) sends, built item by item: near the end of a 50,000-line
+    upload a poll is 27 MB of JSON, and holding all its dicts, the encoder's chunks, the str and the bytes at
+    once took about 230 MB of the server's peak RSS. Here only the result is held, written as it is encoded."""
+    out = io.BytesIO()
+    out.write(_ENCODE(_head(u))[:-1].encode())
+    for name, items in (("invoices", service.iter_invoice_outcomes(session, u.id)),
+                        ("problems", service.iter_problems(session, u.id))):
+        out.write(f',"{name}":['.encode())
+        for n, item in enumerate(items):
+            if n:
+                out.write(b",")
+            out.write(_ENCODE(item).encode())
+        out.write(b"]")
+    out.write(b',"annotated_url":' + _ENCODE(_annotated_url(u)).encode() + b"}")
+    return out.getvalue()
+
+
+def _annotated_url(u: UploadRow) -> str:
+    return f"/v1/uploads/{u.public_id}/annotated.xlsx"
+
+
+def _head(u: UploadRow) -> dict:
+    """The record's fields before its invoices and problems, in UploadOut's order."""
     return {
         "id": u.public_id, "status": u.status, "mode": u.mode, "filename": u.filename, "format": u.file_format,
         "sheet": u.sheet_name, "header_row": u.header_row, "created_by": u.created_by,
@@ -59,9 +93,6 @@ def upload_out(session, u: UploadRow) -> dict:
         "failure": u.failure, "progress": _progress(u), "counts": _counts(u),
         "columns": [{"column": c["header"], "column_letter": column_letter(c["index"]), "field": c["field"]}
                     for c in u.columns],
-        "invoices": service.invoice_outcomes(session, u.id),
-        "problems": service.problems_of(session, u.id),
-        "annotated_url": f"/v1/uploads/{u.public_id}/annotated.xlsx",
     }
 
 
@@ -142,7 +173,7 @@ def create_upload(
 def list_uploads(request: Request, caller: CallerDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50):
     """The most recent uploads first (a provider key sees only its own), with counts and progress."""
-    with _database(request).sessionmaker() as session:
+    with _database(request).sessionmaker() as session, reading(session):
         rows = service.list_uploads(session, caller, limit)
         return UploadList(items=[UploadSummaryOut(
             id=u.public_id, status=u.status, filename=u.filename, created_by=u.created_by,
@@ -160,10 +191,12 @@ def _visible(session, upload_id: str, caller) -> UploadRow:
 def read_upload(upload_id: str, request: Request, caller: CallerDep):
     """The upload record: status, progress (rows read / validated / stored), counts, each invoice's outcome
     and every problem located as `row N, column "Header"` with the field path, code and message."""
-    with _database(request).sessionmaker() as session:
-        body = upload_out(session, _visible(session, upload_id, caller))
+    # A read-only transaction: on SQLite a session's transaction would otherwise take the write lock
+    # (BEGIN IMMEDIATE) and a poll of a large upload would hold up the job it is watching.
+    with _database(request).sessionmaker() as session, reading(session):
+        body = upload_json(session, _visible(session, upload_id, caller))
     # Already in UploadOut's shape (tests/uploads check it against the schema); encoded directly.
-    return JSONResponse(body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{upload_id}/annotated.xlsx", response_class=Response,
@@ -174,13 +207,14 @@ def download_annotated(upload_id: str, request: Request, caller: CallerDep):
     added, and every cell with an error highlighted and commented: the file to fix and upload again
     (invoices already accepted are not stored twice)."""
     with _database(request).sessionmaker() as session:
-        upload = _visible(session, upload_id, caller)
-        if upload.status != "completed":
-            return problem_response(409, f"The upload is {upload.status}; the annotated workbook is ready when it "
-                                         "has completed.")
-        content = session.scalar(select(UploadFileRow.content).where(UploadFileRow.upload_id == upload.id))
-        problems = [service.problem_from_row(p) for p in service.problem_rows(session, upload.id)]
-        invoices = service.invoices_of(session, upload.id)
+        with reading(session):  # read-only; the workbook is built after the transaction has ended
+            upload = _visible(session, upload_id, caller)
+            if upload.status != "completed":
+                return problem_response(409, f"The upload is {upload.status}; the annotated workbook is ready "
+                                             "when it has completed.")
+            content = session.scalar(select(UploadFileRow.content).where(UploadFileRow.upload_id == upload.id))
+            problems = [service.problem_from_row(p) for p in service.problem_rows(session, upload.id)]
+            invoices = service.invoices_of(session, upload.id)
         name = upload.filename.rsplit(".", 1)[0]
         body = annotated_workbook(upload, content, problems, invoices)
     return _attachment(body, XLSX, f"{name}-checked.xlsx")

@@ -1,9 +1,10 @@
 """Uploads: take a file in (refusing what cannot be read, storing nothing then), and read records back."""
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app.auth.caller import Caller
@@ -99,27 +100,40 @@ def list_uploads(session: Session, caller: Caller, limit: int) -> list[UploadRow
     return list(session.scalars(query))
 
 
+_p, _i = UploadProblemRow, UploadInvoiceRow
+_PROBLEMS = (select(_p.severity, _p.row_number, _p.column_index, _p.column_header, _p.field, _p.code, _p.message,
+                    _p.allowed)
+             .where(_p.upload_id == bindparam("upload_id"))
+             .order_by(_p.row_number.is_not(None), _p.row_number, _p.id))
+_OUTCOMES = (select(_i.billing_npi, _i.invoice_number, _i.rows, _i.status, _i.invoice_public_id)
+             .where(_i.upload_id == bindparam("upload_id")).order_by(_i.group_index))
+# Fetched in batches (a server-side cursor on PostgreSQL, where the driver would otherwise hold the whole
+# result; SQLite steps through rows anyway), so a poll never holds 50,000 rows at once.
+_STREAM = {"stream_results": True, "max_row_buffer": 2000}
+_PROBLEMS = _PROBLEMS.execution_options(**_STREAM)
+_OUTCOMES = _OUTCOMES.execution_options(**_STREAM)
+
+
 def problems_of(session: Session, upload_id: int) -> list[dict]:
+    return list(iter_problems(session, upload_id))
+
+
+def iter_problems(session: Session, upload_id: int) -> Iterator[dict]:
     """Every problem of an upload as the API shows it (file-level ones first, then by row).
 
     Read as plain column tuples, not ORM objects: a 50,000-line file can carry 50,000 problems and clients poll
-    the upload record while the job runs, so this is on the hot path (and, on SQLite, inside a transaction
-    that holds the write lock the job needs)."""
-    p = UploadProblemRow
-    rows = session.execute(select(p.severity, p.row_number, p.column_index, p.column_header, p.field, p.code,
-                                  p.message, p.allowed)
-                           .where(p.upload_id == upload_id)
-                           .order_by(p.row_number.is_not(None), p.row_number, p.id)).all()
+    the upload record while the job runs, so this is on the hot path. Read through the connection: the ORM's
+    row loading cost as much again as the query. The route reads in a read-only transaction (app.db.reading),
+    so on SQLite a poll does not hold the write lock the job needs."""
+    rows = session.connection().execute(_PROBLEMS, {"upload_id": upload_id})
     letters: dict[int, str] = {}
-    out = []
     for severity, row, index, header, field, code, message, allowed in rows:
         if index is None:
             letter = header = None
         elif (letter := letters.get(index)) is None:
             letter = letters[index] = column_letter(index)
-        out.append({"severity": severity, "loc": locate_text(row, header), "row": row, "column": header,
-                    "column_letter": letter, "field": field, "code": code, "message": message, "allowed": allowed})
-    return out
+        yield {"severity": severity, "loc": locate_text(row, header), "row": row, "column": header,
+               "column_letter": letter, "field": field, "code": code, "message": message, "allowed": allowed}
 
 
 def problem_from_row(p: UploadProblemRow) -> Located:
@@ -128,12 +142,15 @@ def problem_from_row(p: UploadProblemRow) -> Located:
 
 
 def invoice_outcomes(session: Session, upload_id: int) -> list[dict]:
+    return list(iter_invoice_outcomes(session, upload_id))
+
+
+def iter_invoice_outcomes(session: Session, upload_id: int) -> Iterator[dict]:
     """Each invoice's outcome as the API shows it, in file order (column tuples: this is polled, see above)."""
-    i = UploadInvoiceRow
-    rows = session.execute(select(i.billing_npi, i.invoice_number, i.rows, i.status, i.invoice_public_id)
-                           .where(i.upload_id == upload_id).order_by(i.group_index)).all()
-    return [{"billing_provider_npi": npi, "invoice_number": number, "rows": numbers, "status": status,
-             "invoice_id": public_id} for npi, number, numbers, status, public_id in rows]
+    rows = session.connection().execute(_OUTCOMES, {"upload_id": upload_id})
+    for npi, number, numbers, status, public_id in rows:
+        yield {"billing_provider_npi": npi, "invoice_number": number, "rows": numbers, "status": status,
+               "invoice_id": public_id}
 
 
 def invoices_of(session: Session, upload_id: int) -> list[UploadInvoiceRow]:

@@ -338,3 +338,25 @@ def test_a_future_service_date_is_rejected_on_its_cell(client):
     rows[0][LABEL["service_end_date"]] = date.today().replace(year=date.today().year + 1).strftime("%m/%d/%Y")
     body = upload(client, csv_bytes(rows), "f.csv").json()
     assert (2, LABEL["service_end_date"], "future_date") in problems_at(body)
+
+
+def test_the_polled_record_is_byte_for_byte_the_json_of_the_upload_record(client, app):
+    """GET /v1/uploads/{id} writes its JSON an invoice and a problem at a time; the bytes are those
+    JSONResponse(upload_out(...)) would send: file-level problems, allowed lists, non-ASCII text, nulls."""
+    from starlette.responses import JSONResponse
+
+    from app.uploads.routes import upload_out
+
+    rows = invoice_rows(ecm_invoice("BYTES1")) + invoice_rows(
+        variant(ecm_invoice("BYTES2", cin="90000011A"), member_cin="12", lines__1__procedure_code_modifiers=["GQ"],
+                member_last_name="Muñoz-Ølsen"))
+    for row in rows:
+        row["Notes (ignored)"] = "ß"
+    body = upload(client, csv_bytes(rows, HEADERS + ["Notes (ignored)"]), "bytes.csv").json()
+    assert body["counts"]["accepted"] == 1 and any(p.get("allowed") for p in body["problems"])
+    r = client.get(f"/v1/uploads/{body['id']}")
+    assert r.headers["content-type"] == "application/json"
+    with app.state.database.sessionmaker() as session:
+        upload_row = session.scalar(select(UploadRow).where(UploadRow.public_id == body["id"]))
+        assert r.content == JSONResponse(upload_out(session, upload_row)).body
+    assert r.json() == body
