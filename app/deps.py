@@ -1,9 +1,9 @@
 """Dependencies shared by the routers: settings, database session, the rule context.
 
-They are ``async def`` because they do no I/O: FastAPI runs a plain ``def`` dependency in its thread pool,
-and those hand-offs were a tenth of an intake request's CPU."""
+Those that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, and those
+hand-offs were a tenth of an intake request's CPU."""
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,9 +18,9 @@ async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    # Opening a Session takes no connection; the endpoint (in a worker thread) takes one when it first
-    # queries and gives it back when it commits, so closing here does not wait on the database.
+def get_session(request: Request) -> Iterator[Session]:
+    # A plain def: closing a session that read without committing rolls back, a database round trip that
+    # must not run on the event loop.
     with request.app.state.database.sessionmaker() as session:
         yield session
 
