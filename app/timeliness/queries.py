@@ -135,34 +135,24 @@ class ClaimSQL:
 
 
 def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnElement]:
-    conditions = [sql.included]
-    if f.received_from or f.received_to:
-        by_receipt = _in(T.receipt_date, f.received_from, f.received_to)
-        if federal_period and sql.policy.federal_cohort == "clock_start" and sql.policy.contest_restarts_clock:
-            by_receipt = or_(by_receipt, _in(T.info_received_date, f.received_from, f.received_to))
-        conditions.append(by_receipt)
-    if f.program:
-        conditions.append(T.programs.contains(f.program))
-    if f.billing_npi:
-        conditions.append(T.billing_npi == f.billing_npi)
-    if f.billing_tin:
-        conditions.append(T.billing_tin == f.billing_tin)
-    if f.submission_type:
-        conditions.append(T.submission_type == f.submission_type)
-    if f.regime:
-        conditions.append(T.regime == f.regime)
-    return conditions
+    return [sql.included, *_filters(sql, f, T, None, federal_period=federal_period)]
 
 
 def _rollup_where(sql: ClaimSQL, f: Filters, table, *, federal_period: bool) -> list[ColumnElement]:
     """_where for a rollup table (its rows are all included claims; a missing date is NO_DATE, not NULL)."""
     c = table.c
+    return _filters(sql, f, c, NO_DATE, federal_period=federal_period)
+
+
+def _filters(sql: ClaimSQL, f: Filters, c, no_date: date | None, *,  # noqa: ANN001 - a column collection
+             federal_period: bool) -> list[ColumnElement]:
+    """The caller's filters over columns `c`, where a missing date is NULL or `no_date`."""
     conditions = []
     if f.received_from or f.received_to:
         by_receipt = _in(c.receipt_date, f.received_from, f.received_to)
         if federal_period and sql.policy.federal_cohort == "clock_start" and sql.policy.contest_restarts_clock:
-            by_receipt = or_(by_receipt, and_(c.info_received_date > NO_DATE,
-                                              _in(c.info_received_date, f.received_from, f.received_to)))
+            info = _in(c.info_received_date, f.received_from, f.received_to)
+            by_receipt = or_(by_receipt, info if no_date is None else and_(c.info_received_date > no_date, info))
         conditions.append(by_receipt)
     if f.program:
         conditions.append(c.programs.contains(f.program))
