@@ -71,7 +71,7 @@ def invoice_out(row: InvoiceRow, caller: Caller | None = None) -> InvoiceOut:
     dependencies=WRITERS,
 )
 def submit_invoice(
-    body: InvoiceIn, request: Request, response: Response, caller: CallerDep,
+    body: InvoiceIn, request: Request, caller: CallerDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ):
     """Check one invoice and store it. 201 with the receipt date and warnings; 422 with every problem found
@@ -97,10 +97,11 @@ def submit_invoice(
             if conflict.existing is None:  # an Idempotency-Key reused with another body
                 return problem_response(422, conflict.detail, conflict.problems)
             return _conflict(conflict)
-        if not outcome.created:
-            response.status_code = 200
-        response.headers["Location"] = f"/v1/invoices/{outcome.invoice.public_id}"
-        return invoice_out(outcome.invoice)
+        # Serialized here: a returned model would be validated again against response_model in a second
+        # thread-pool hop (FastAPI does that for a sync endpoint), for the model this function just built.
+        return Response(invoice_out(outcome.invoice).model_dump_json(), status_code=201 if outcome.created else 200,
+                        media_type="application/json",
+                        headers={"Location": f"/v1/invoices/{outcome.invoice.public_id}"})
 
 
 @router.post("/validate", response_model=ValidationOut, responses={403: PROBLEM, 422: PROBLEM},
