@@ -296,12 +296,6 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
     received after as_of, and only the rest through the rules as SQL.
     Returns {key tuple: (Counts, oldest open receipt date or None)}."""
     where = _where(sql, f, federal_period=True)
-    out: dict = {}
-
-    def add(key, counts, oldest) -> None:
-        had, had_oldest = out.get(key, (Counts(), None))
-        out[key] = (had + counts, min(filter(None, (had_oldest, oldest)), default=None))
-
     st = _in(T.receipt_date, f.received_from, f.received_to)
     undecided = ClaimSQL(sql.as_of, sql.policy, undecided=True)
 
@@ -328,27 +322,31 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
                   (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
                      *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
                   (rkeys, select(*rkeys, *_future_columns(f, R)).where(*rwhere, R.c.receipt_date > sql.d))]
+    sums: dict = {}  # key -> _COUNT_FIELDS' values
     for group, query in parts:
-        for row in session.execute(query.group_by(*group)):
-            oldest = row._mapping.get("oldest_open") if oldest_open else None
-            add(tuple(row[:len(keys)]), _to_counts(row),
-                date.fromisoformat(oldest) if isinstance(oldest, str) else oldest)
-    return out
+        result = session.execute(query.group_by(*group))
+        columns = list(result.keys())
+        # (position in the row, position in sums) of each figure the part has; the others stay 0
+        added = [(columns.index(name), i) for i, name in enumerate(_COUNT_FIELDS)
+                 if name in columns and i not in _LATEST]
+        latest = [(columns.index(name), i) for i in _LATEST if (name := _COUNT_FIELDS[i]) in columns]
+        for row in result:
+            key = tuple(row[:len(keys)])
+            values = sums.get(key)
+            if values is None:
+                values = sums[key] = [None if i in _LATEST else 0 for i in range(len(_COUNT_FIELDS))]
+            for at, i in added:
+                values[i] += int(row[at] or 0)
+            for at, i in latest:  # the latest date, or (the oldest open receipt) the earliest
+                day = _as_date(row[at]) if row[at] is not None else None
+                if day is not None and (values[i] is None or (day < values[i] if i == _OLDEST else day > values[i])):
+                    values[i] = day
+    return {key: (Counts(*values[:_OLDEST]), values[_OLDEST]) for key, values in sums.items()}
 
 
-_COUNT_FIELDS = [f.name for f in fields(Counts)]
-
-
-def _to_counts(row) -> Counts:
-    values = {}
-    mapping = row._mapping
-    for name in _COUNT_FIELDS:
-        value = mapping.get(name)
-        if name == "fed_max_clock_start":
-            values[name] = date.fromisoformat(value) if isinstance(value, str) else value
-        else:
-            values[name] = int(value or 0)
-    return Counts(**values)
+_COUNT_FIELDS = [f.name for f in fields(Counts)] + ["oldest_open"]  # Counts' fields in order, then one more
+_OLDEST = len(_COUNT_FIELDS) - 1
+_LATEST = (_COUNT_FIELDS.index("fed_max_clock_start"), _OLDEST)
 
 
 def summary_counts(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters) -> dict[str, Counts]:
