@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text,
+    JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, PrimaryKeyConstraint, String,
+    UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,12 +46,11 @@ class EventIdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-OPEN_CLAIM_COLUMNS = (
+RULE_COLUMNS = (  # what app.timeliness.queries reads of a claim, grouping columns first
     "billing_npi", "billing_tin", "receipt_date", "regime", "programs", "submission_type", "excluded_reason",
     "unclean_reason", "notice_deadline", "contest_date", "info_received_date", "recon_deadline", "final_kind",
     "final_date", "prev_final_kind", "prev_final_date", "reversal_date", "charge_cents", "interest_due_cents",
-    "interest_due_by", "penalty_if_missed_cents", "interest_paid_cents", "interest_paid_date", "interest_full_date",
-    "settled_on")
+    "interest_due_by", "penalty_if_missed_cents", "interest_paid_cents", "interest_paid_date", "interest_full_date")
 
 
 class ClaimTimelinessRow(Base):
@@ -62,12 +62,12 @@ class ClaimTimelinessRow(Base):
         Index("ix_claim_timeliness_info_received_date", "info_received_date"),
         Index("ix_claim_timeliness_npi_receipt", "billing_npi", "receipt_date"),
         Index("ix_claim_timeliness_final_date", "final_date"),
-        # the claims the rollup does not hold for an as_of: those settled from its month on (and the open ones below)
-        Index("ix_claim_timeliness_settled_on", "settled_on", "receipt_date",
+        # The claims the rollup does not hold for an as_of go through the dashboards' rules: the open ones, and those
+        # settled from the month of as_of on. Each set has an index with every column the rules read, as reading
+        # them from the table cost more than the rules themselves (a row lookup each).
+        Index("ix_claim_timeliness_settled_on", "settled_on", *RULE_COLUMNS,
               sqlite_where=text("settled_on IS NOT NULL"), postgresql_where=text("settled_on IS NOT NULL")),
-        # every column the dashboards' rules read, for the open claims only: they go through the rules on every
-        # request, and reading them from the table cost more than the rules themselves (a row lookup each)
-        Index("ix_claim_timeliness_open", *OPEN_CLAIM_COLUMNS,
+        Index("ix_claim_timeliness_open", *RULE_COLUMNS, "settled_on",
               sqlite_where=text("settled_on IS NULL"), postgresql_where=text("settled_on IS NULL")),
     )
 
@@ -158,18 +158,23 @@ class TimelinessRollupRow(Base):
     s_interest_correct: Mapped[int] = mapped_column(Integer)
 
 
+DAYS_PRIMARY_KEY = ("billing_npi", "billing_tin", "days", "programs", "regime", "submission_type", "receipt_date",
+                    "settled_month")
+
+
 class TimelinessRollupDaysRow(Base):
     """Settled, included, paid claims counted per receipt-to-payment day count (the providers' median)."""
 
     __tablename__ = "timeliness_rollup_days"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # days third: the median's GROUP BY billing_npi, billing_tin, days then reads the key in order (no sort)
+    __table_args__ = (PrimaryKeyConstraint(*DAYS_PRIMARY_KEY), {"sqlite_with_rowid": False})
 
-    billing_npi: Mapped[str] = mapped_column(String(10), primary_key=True)
-    billing_tin: Mapped[str] = mapped_column(String(9), primary_key=True)
-    programs: Mapped[str] = mapped_column(String(10), primary_key=True)
-    regime: Mapped[str] = mapped_column(String(2), primary_key=True)
-    submission_type: Mapped[str] = mapped_column(String(10), primary_key=True)
-    receipt_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    settled_month: Mapped[date] = mapped_column(Date, primary_key=True)
-    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    billing_npi: Mapped[str] = mapped_column(String(10))
+    billing_tin: Mapped[str] = mapped_column(String(9))
+    programs: Mapped[str] = mapped_column(String(10))
+    regime: Mapped[str] = mapped_column(String(2))
+    submission_type: Mapped[str] = mapped_column(String(10))
+    receipt_date: Mapped[date] = mapped_column(Date)
+    settled_month: Mapped[date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)

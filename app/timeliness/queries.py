@@ -305,8 +305,8 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
         return keys, select(*keys, *_counts_columns(rules, f), *extra).where(*where, *conditions)
 
     received = T.receipt_date <= sql.d
-    # (unindexed: the open claims come from their covering index, and those settled from the cutoff on are few; a
-    # planner would otherwise walk a receipt-date index over every claim, a row lookup each)
+    # (unindexed: the open claims and those settled from the cutoff on come from their covering indexes; a planner
+    # would otherwise walk a receipt-date index over every claim, a row lookup each)
     received_unindexed = unindexed(T.receipt_date) <= sql.d
     # The open claims (settled_on NULL; under a non-restarting clock, every claim) in two parts: those never
     # decided, through the rules with the decision branches folded away, and the few others.
@@ -318,7 +318,8 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
         rkeys = [R.c[k.name] for k in keys]
         rwhere = _rollup_where(sql, f, R, federal_period=True)
         parts += [through_rules(sql, received_unindexed, sql.unrolled[1]),
-                  (keys, select(*keys, *_future_columns(f)).where(*where, not_(received), T.settled_on.is_(None))),
+                  (keys, select(*keys, *_future_columns(f)).where(*where, not_(received_unindexed),
+                                                                   T.settled_on.is_(None))),
                   (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
                      *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
                   (rkeys, select(*rkeys, *_future_columns(f, R)).where(*rwhere, R.c.receipt_date > sql.d))]
