@@ -79,14 +79,10 @@ def _in(column, start: date | None, end: date | None) -> ColumnElement:
     return and_(*conditions)
 
 
-# On every day: no decision was ever made. (Read off ix_claim_timeliness_open, not looked up in a date's index.)
-UNDECIDED = and_(unindexed(T.final_date).is_(None), unindexed(T.prev_final_date).is_(None))
-
-
 class ClaimSQL:
-    """The as-of expressions for one day and policy. With ``undecided`` they are for claims in UNDECIDED only,
-    where every branch that needs a decision folds away (most open claims are such, and evaluating the decision
-    branches on each of them was half the dashboards' time)."""
+    """The as-of expressions for one day and policy. With ``undecided`` they are for claims without a decision on
+    that day only (where not ``decided_on_day``), and every branch that needs a decision folds away: most claims
+    that go through these rules are such, and those branches were half of the rules' cost."""
 
     def __init__(self, as_of: date, policy: TimelinessPolicy, *, undecided: bool = False):
         d = date_constant(as_of)
@@ -101,6 +97,9 @@ class ClaimSQL:
             previous = and_(_le(T.prev_final_date, d), T.reversal_date.is_not(None), T.reversal_date > d)
         self.current_decision = current
         self.decided = or_(current, previous)
+        # the same, for splitting claims on it: read off the covering indexes, not looked up by the final_date index
+        self.decided_on_day = or_(_le(unindexed(T.final_date), d), and_(
+            _le(T.prev_final_date, d), T.reversal_date.is_not(None), T.reversal_date > d))
         self.decision_kind = _case((current, T.final_kind), (previous, T.prev_final_kind), else_=null())
         self.decision_date = _case((current, T.final_date), (previous, T.prev_final_date), else_=null())
         self.paid = and_(self.decided, self.decision_kind == PAID)
@@ -290,41 +289,68 @@ def _future_columns(f: Filters, table=ClaimTimelinessRow.__table__) -> list:
             func.min(case((st, c.receipt_date), else_=None)).label("oldest_open")]
 
 
-def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, oldest_open: bool = False) -> dict:
-    """Counts per group (``keys``: claim_timeliness columns), from parts that split the claims: the rollup's
-    settled claims (summed stored figures) and its claims received after as_of (trivially open), the other claims
-    received after as_of, and only the rest through the rules as SQL.
-    Returns {key tuple: (Counts, oldest open receipt date or None)}."""
+def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False, npis: list[str] | None = None,
+           figures: bool = True) -> list[tuple]:
+    """(group columns, SELECT) per part of the claims: the rollup's settled claims (summed stored figures) and its
+    claims received after as_of (trivially open), the other claims received after as_of, and only the rest through
+    the rules as SQL. With ``npis``, only those billing NPIs' claims; without ``figures``, the groups alone."""
     where = _where(sql, f, federal_period=True)
+    rwhere = _rollup_where(sql, f, R, federal_period=True)
+    if npis is not None:
+        # (unindexed: the claims through the rules still come from their covering indexes, not looked up one by
+        # one by the NPI + receipt-date index; the rollup's key starts with the NPI)
+        where.append(unindexed(T.billing_npi).in_(npis))
+        rwhere.append(R.c.billing_npi.in_(npis))
     st = _in(T.receipt_date, f.received_from, f.received_to)
     undecided = ClaimSQL(sql.as_of, sql.policy, undecided=True)
 
     def through_rules(rules: ClaimSQL, *conditions) -> tuple:  # noqa: ANN002
         extra = [func.min(case((and_(st, not_(rules.decided)), T.receipt_date), else_=None)).label("oldest_open")] \
             if oldest_open else []
-        return keys, select(*keys, *_counts_columns(rules, f), *extra).where(*where, *conditions)
+        figured = [*_counts_columns(rules, f), *extra] if figures else []
+        return keys, select(*keys, *figured).where(*where, *conditions)
 
     received = T.receipt_date <= sql.d
     # (unindexed: the open claims and those settled from the cutoff on come from their covering indexes; a planner
     # would otherwise walk a receipt-date index over every claim, a row lookup each)
     received_unindexed = unindexed(T.receipt_date) <= sql.d
-    # The open claims (settled_on NULL; under a non-restarting clock, every claim) in two parts: those never
-    # decided, through the rules with the decision branches folded away, and the few others.
-    parts = [through_rules(undecided, received_unindexed, sql.unrolled[0], UNDECIDED),
-             through_rules(sql, received_unindexed, sql.unrolled[0], not_(UNDECIDED))]
+    # The claims through the rules (the open ones, settled_on NULL, or under a non-restarting clock every claim;
+    # and those settled from the cutoff on) each in two parts: those undecided on as_of, through the rules with the
+    # decision branches folded away, and the others.
+    def split(*conditions) -> list[tuple]:  # noqa: ANN002
+        if not figures:
+            return [through_rules(sql, *conditions)]
+        return [through_rules(undecided, *conditions, not_(sql.decided_on_day)),
+                through_rules(sql, *conditions, sql.decided_on_day)]
+
+    parts = split(received_unindexed, sql.unrolled[0])
     if sql.cutoff is None:  # no settled figures under this policy: every claim through the rules
         parts.append((keys, select(*keys, *_future_columns(f)).where(*where, not_(received))))
     else:
         rkeys = [R.c[k.name] for k in keys]
-        rwhere = _rollup_where(sql, f, R, federal_period=True)
-        parts += [through_rules(sql, received_unindexed, sql.unrolled[1]),
+        parts += [*split(received_unindexed, sql.unrolled[1]),
                   (keys, select(*keys, *_future_columns(f)).where(*where, not_(received_unindexed),
                                                                    T.settled_on.is_(None))),
                   (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
                      *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
                   (rkeys, select(*rkeys, *_future_columns(f, R)).where(*rwhere, R.c.receipt_date > sql.d))]
+    if not figures:
+        parts = [(group, select(*group).where(query.whereclause)) for group, query in parts]
+    return parts
+
+
+def _group_keys(session: Session, sql: ClaimSQL, f: Filters, keys: list) -> set[tuple]:
+    """The groups _grouped_counts would return, without working out their figures."""
+    return {tuple(row) for group, query in _parts(sql, f, keys, figures=False)
+            for row in session.execute(query.group_by(*group))}
+
+
+def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, oldest_open: bool = False,
+                    npis: list[str] | None = None) -> dict:
+    """Counts per group (``keys``: claim_timeliness columns) from the parts of ``_parts``, of every group or of the
+    groups of the billing NPIs ``npis``. Returns {key tuple: (Counts, oldest open receipt date or None)}."""
     sums: dict = {}  # key -> _COUNT_FIELDS' values
-    for group, query in parts:
+    for group, query in _parts(sql, f, keys, oldest_open=oldest_open, npis=npis):
         result = session.execute(query.group_by(*group))
         columns = list(result.keys())
         # (position in the row, position in sums) of each figure the part has; the others stay 0
@@ -369,12 +395,16 @@ class ProviderRow:
 def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters, limit: int,
                   offset: int) -> tuple[list[ProviderRow], int]:
     sql = ClaimSQL(as_of, policy)
-    groups = _grouped_counts(session, sql, f, [T.billing_npi, T.billing_tin], oldest_open=True)
-    keys = sorted(groups)  # every group, as the GROUP BY ... ORDER BY ... LIMIT it replaces had to aggregate too
+    group_by = [T.billing_npi, T.billing_tin]
+    keys = sorted(_group_keys(session, sql, f, group_by))
     total = len(keys)
+    page = keys[offset:offset + limit]
+    # the figures of the page's providers only
+    groups = _grouped_counts(session, sql, f, group_by, oldest_open=True, npis=sorted({npi for npi, _ in page})) \
+        if page else {}
     rows = []
-    for key in keys[offset:offset + limit]:
-        counts, oldest_open = groups[key]
+    for key in page:
+        counts, oldest_open = groups.get(key, (Counts(), None))
         if counts.claims == 0 and counts.fed_claims == 0:
             continue
         rows.append(ProviderRow(key[0], key[1], counts, oldest_open_receipt_date=oldest_open))
@@ -388,19 +418,23 @@ def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Fi
     return rows, total
 
 
+def _of_npis(sql: ClaimSQL, npis: list[str]) -> ColumnElement:
+    """The claims of these billing NPIs. Where the claims through the rules come by ranges of their covering indexes
+    (cutoff set), checked on each one there rather than looked up by the NPI + receipt-date index."""
+    return (T.billing_npi if sql.cutoff is None else unindexed(T.billing_npi)).in_(npis)
+
+
 def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[str]) -> dict:
     """Median of receipt-to-payment days per provider: SQL counts the claims per provider and day count (the
     rollup's settled claims, the rest through the rules), the median is read off those few rows (no window over
     every paid claim)."""
     where = [*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to)]
     live = days_between(sql.decision_date, T.receipt_date).label("days")
-    if sql.cutoff is None:
-        where.append(T.billing_npi.in_(npis))
-    # else: the unrolled claims of every provider, each set by its range of ix_claim_timeliness_settled_on (with the
-    # NPIs in the WHERE a planner walks the page's providers' every claim instead); other providers dropped below
+    where.append(_of_npis(sql, npis))
     # (a claim received after as_of has no decision by then: events are dated on or after receipt)
     queries = [select(T.billing_npi, T.billing_tin, live, func.count().label("n"))
-               .where(*where, sql.decision_kind == PAID, unindexed(T.receipt_date) <= sql.d, unrolled)
+               .where(*where, sql.decided_on_day, sql.decision_kind == PAID, unindexed(T.receipt_date) <= sql.d,
+                      unrolled)
                .group_by(T.billing_npi, T.billing_tin, text("days")) for unrolled in sql.unrolled]
     if sql.cutoff is not None:
         queries.append(select(D.c.billing_npi, D.c.billing_tin, D.c.days, func.sum(D.c.n).label("n"))
@@ -408,12 +442,10 @@ def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[
                               _in(D.c.receipt_date, f.received_from, f.received_to), D.c.billing_npi.in_(npis),
                               D.c.settled_month < date_constant(sql.cutoff))
                        .group_by(D.c.billing_npi, D.c.billing_tin, D.c.days))
-    wanted = set(npis)
     histograms: dict = defaultdict(lambda: defaultdict(int))
     for query in queries:
         for r in session.execute(query):
-            if r.billing_npi in wanted:
-                histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
+            histograms[(r.billing_npi, r.billing_tin)][int(r.days)] += int(r.n)
     return {key: _median(sorted(h.items())) for key, h in histograms.items()}
 
 
@@ -433,10 +465,9 @@ def _median(histogram: list[tuple[int, int]]) -> float:
 
 
 def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], top: int = 3) -> dict:
-    live = [] if sql.cutoff is not None else [T.billing_npi.in_(npis)]  # see _median_days_to_pay
     queries = [select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
                .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-                      sql.contested, unindexed(T.receipt_date) <= sql.d, *live, unrolled)  # as in the median
+                      sql.contested, unindexed(T.receipt_date) <= sql.d, _of_npis(sql, npis), unrolled)
                .group_by(T.billing_npi, T.billing_tin, T.unclean_reason) for unrolled in sql.unrolled]
     if sql.cutoff is not None:
         queries.append(select(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason, func.sum(R.c.n).label("n"))
@@ -444,12 +475,10 @@ def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], t
                               _in(R.c.receipt_date, f.received_from, f.received_to), R.c.contest_reason != "",
                               R.c.billing_npi.in_(npis), R.c.settled_month < date_constant(sql.cutoff))
                        .group_by(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason))
-    wanted = set(npis)
     found: dict = defaultdict(lambda: defaultdict(int))
     for query in queries:
         for r in session.execute(query):
-            if r[0] in wanted:
-                found[(r[0], r[1])][r[2]] += int(r.n)
+            found[(r[0], r[1])][r[2]] += int(r.n)
     return {k: sorted(v.items(), key=lambda x: (-x[1], x[0]))[:top] for k, v in found.items()}
 
 
