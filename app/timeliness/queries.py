@@ -351,7 +351,7 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
     groups of the billing NPIs ``npis``. Returns {key tuple: (Counts, oldest open receipt date or None)}."""
     sums: dict = {}  # key -> _COUNT_FIELDS' values
     for group, query in _parts(sql, f, keys, oldest_open=oldest_open, npis=npis):
-        result = session.execute(query.group_by(*group))
+        result = session.execute(_in_key_order(group, query))
         columns = list(result.keys())
         # (position in the row, position in sums) of each figure the part has; the others stay 0
         added = [(columns.index(name), i) for i, name in enumerate(_COUNT_FIELDS)
@@ -369,6 +369,24 @@ def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, old
                 if day is not None and (values[i] is None or (day < values[i] if i == _OLDEST else day > values[i])):
                     values[i] = day
     return {key: (Counts(*values[:_OLDEST]), values[_OLDEST]) for key, values in sums.items()}
+
+
+_ROLLUP_KEY_HEAD = [R.c.billing_npi, R.c.billing_tin, R.c.programs, R.c.regime]
+
+
+def _in_key_order(group: list, query):  # noqa: ANN001, ANN202 - a Select
+    """``query`` grouped by ``group``. A rollup query whose groups are not a prefix of the rollup's key (the summary's
+    regime) is summed in two steps, per leading key columns (read in key order) and then per group: SQLite
+    otherwise sorts every rollup row for the GROUP BY."""
+    if group[0].table is not R or [c.name for c in group] == [c.name for c in _ROLLUP_KEY_HEAD[:len(group)]]:
+        return query.group_by(*group)
+    names = [c.name for c in group]
+    inner = query.add_columns(*[c for c in _ROLLUP_KEY_HEAD if c.name not in names]) \
+        .group_by(*_ROLLUP_KEY_HEAD).subquery()
+    again = {"fed_max_clock_start": func.max, "oldest_open": func.min}
+    outer = [inner.c[name] for name in names]
+    return select(*outer, *[again.get(c.name, func.sum)(c).label(c.name) for c in inner.c if c.name in _COUNT_FIELDS]) \
+        .group_by(*outer)
 
 
 _COUNT_FIELDS = [f.name for f in fields(Counts)] + ["oldest_open"]  # Counts' fields in order, then one more
