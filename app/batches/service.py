@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Row, Text, cast, func, select, update
+from sqlalchemy import Row, Text, cast, column, func, select, true, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
@@ -194,12 +194,22 @@ def _cut_order(session: Session, batch_id: int) -> list[tuple[int, tuple]]:
     """(encounter id, sort key) for the batch's encounters in the order the 837P writes them (sort_key: the
     billing provider's fields, then the member CIN; ties in id order). Only those fields are read, from the
     stored documents by the database's JSON operators, and equal provider keys share one tuple, so this stays
-    small; each invoice's full key is checked against it when the invoice is loaded (_ordered_inputs)."""
+    small; each invoice's full key is checked against it when the invoice is loaded (_ordered_inputs).
+
+    PostgreSQL stores `json` as text and parses it again for each ->> operator: eleven parses of every
+    document took most of a 100k cut's time there (5.6 s of server time against 0.8 s for one parse), so
+    there the fields come from one json_to_record per document, which gives the same text values (JSON
+    strings unescaped, JSON null as NULL). SQLite's json_extract is cheap enough to keep the operators."""
     document = InvoiceRow.document
-    columns = [document[f"billing_provider_{name}"].as_string() for name in _BILLING_FIELDS]
-    query = (select(EncounterRow.id, document["member_cin"].as_string(), *columns)
-             .join(InvoiceRow, InvoiceRow.id == EncounterRow.invoice_id)
-             .where(EncounterRow.batch_id == batch_id).order_by(EncounterRow.id))
+    names = ["member_cin", *(f"billing_provider_{name}" for name in _BILLING_FIELDS)]
+    query = select(EncounterRow.id).join(InvoiceRow, InvoiceRow.id == EncounterRow.invoice_id)
+    if session.get_bind().dialect.name == "postgresql":
+        fields = (func.json_to_record(document).table_valued(*(column(name, Text) for name in names))
+                  .render_derived(name="fields", with_types=True))
+        query = query.join(fields, true()).add_columns(*(fields.c[name] for name in names))
+    else:
+        query = query.add_columns(*(document[name].as_string() for name in names))
+    query = query.where(EncounterRow.batch_id == batch_id).order_by(EncounterRow.id)
     providers: dict[tuple, tuple] = {}
     order = []
     with _gc_paused():  # a tuple per encounter, no cycles: collections would rescan the growing list
