@@ -58,3 +58,16 @@ def test_builder_uses_the_constructor_for_a_dataclass_whose_init_does_more():
 
     assert _builder(WithPostInit)({"a": 2}).b == 4
     assert _builder(WithDefault)({"a": 1}) == WithDefault(1, 3)
+
+
+def test_builder_refuses_a_missing_or_extra_field_as_the_constructor_would():
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        a: int
+        b: int
+
+    build = _builder(Plain)
+    assert build({"a": 1, "b": 2}) == Plain(1, 2)
+    for values in ({"a": 1}, {"a": 1, "b": 2, "c": 3}):
+        with pytest.raises(TypeError):
+            build(values)
