@@ -57,7 +57,9 @@ def _never(condition) -> bool:  # noqa: ANN001
         return _never(condition.element)
     if isinstance(condition, BooleanClauseList):
         terms = [_never(term) for term in condition.clauses]
-        return any(terms) if condition.operator is operators.and_ else condition.operator is operators.or_ and all(terms)
+        if condition.operator is operators.and_:
+            return any(terms)
+        return condition.operator is operators.or_ and all(terms)
     return False
 
 
@@ -95,7 +97,6 @@ class ClaimSQL:
         else:
             current = _le(T.final_date, d)
             previous = and_(_le(T.prev_final_date, d), T.reversal_date.is_not(None), T.reversal_date > d)
-        self.current_decision = current
         self.decided = or_(current, previous)
         # the same, for splitting claims on it: read off the covering indexes, not looked up by the final_date index
         self.decided_on_day = or_(_le(unindexed(T.final_date), d), and_(
