@@ -33,6 +33,11 @@ class Settings(BaseSettings):
                                   "tests and the quick start. Leave unset in production once real keys exist.")
     rate_limit_per_minute: int = Field(
         default=6000, description="Requests a minute one API key may make (per server process); 0 turns it off.")
+    request_threads: int = Field(
+        default=4, ge=1, le=1000,
+        description="Threads per server process that run the synchronous endpoints (requests beyond wait their turn). "
+                    "Few: a thread holding SQLite's write lock then gets the interpreter back sooner after each "
+                    "database call.")
     max_body_bytes: int = Field(default=5_000_000, description="Largest JSON or X12 request body (413 above).")
     upload_max_bytes: int = Field(default=100_000_000, description="Largest spreadsheet upload (413 above).")
     log_level: str = Field(default="INFO", description="Level of the JSON logs the server writes to stdout.")
