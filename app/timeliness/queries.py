@@ -298,10 +298,8 @@ def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False, 
     where = _where(sql, f, federal_period=True)
     rwhere = _rollup_where(sql, f, R, federal_period=True)
     if npis is not None:
-        # (unindexed: the claims through the rules still come from their covering indexes, not looked up one by
-        # one by the NPI + receipt-date index; the rollup's key starts with the NPI)
-        where.append(unindexed(T.billing_npi).in_(npis))
-        rwhere.append(R.c.billing_npi.in_(npis))
+        where.append(_of_npis(sql, npis))
+        rwhere.append(R.c.billing_npi.in_(npis))  # (the rollup's key starts with the NPI)
     st = _in(T.receipt_date, f.received_from, f.received_to)
     undecided = ClaimSQL(sql.as_of, sql.policy, undecided=True)
 
