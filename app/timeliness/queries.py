@@ -12,7 +12,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, false, func, literal_column, not_, null, or_, select, text, union_all
-from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql import operators
@@ -86,7 +85,8 @@ class ClaimSQL:
     that day only (where not ``decided_on_day``), and every branch that needs a decision folds away: most claims
     that go through these rules are such, and those branches were half of the rules' cost."""
 
-    def __init__(self, as_of: date, policy: TimelinessPolicy, *, undecided: bool = False):
+    def __init__(self, as_of: date, policy: TimelinessPolicy, *, undecided: bool = False,
+                 settled_until: date | None = date.max):
         d = date_constant(as_of)
         self.as_of, self.d, self.policy = as_of, d, policy
         self.included = T.excluded_reason.is_(None)
@@ -149,23 +149,51 @@ class ClaimSQL:
 
         # A settled claim (claim.with_settled) counts the same on every day from settled_on on: its stored figures
         # are summed in the rollup per month of settled_on (they were stored under a restarting clock, so only under
-        # that policy). The months that ended by as_of are read from the rollup; every other claim goes through the
-        # rules above: the open ones from the covering ix_claim_timeliness_open, those settled from the month of
-        # as_of + 1 day on by their range of ix_claim_timeliness_settled_on (planners do not split the OR well).
+        # that policy). The months that ended by as_of are read from the rollup; every other claim received by as_of
+        # goes through the rules above, by the ranges in ``received_ranges`` (planners do not split an OR well): the
+        # open ones from the covering ix_claim_timeliness_open, those settled from the month of as_of + 1 day on
+        # from ix_claim_timeliness_settled_on (see _settled_late). The receipt-date term is unindexed() where the
+        # receipt-date index would be chosen over the covering one, a row lookup per claim.
+        received = unindexed(T.receipt_date) <= d
         if policy.contest_restarts_clock:
             self.cutoff = (as_of + timedelta(days=1)).replace(day=1)
-            # (bounded on both sides: SQLite then estimates the range as the small part it is)
-            self.unrolled = [T.settled_on.is_(None), T.settled_on.between(date_constant(self.cutoff),
-                                                                          date_constant(date.max))]
+            self.received_ranges = [and_(T.settled_on.is_(None), received),
+                                    _settled_late(self.cutoff, settled_until, as_of)]
         else:
             self.cutoff = None
-            self.unrolled = [sa_true()]
+            self.received_ranges = [received]
+
+    @classmethod
+    def reading(cls, session: Session, as_of: date, policy: TimelinessPolicy) -> ClaimSQL:
+        """For queries through ``session``: the latest settled day there is bounds the late range (_settled_late)."""
+        latest = session.scalar(select(func.max(T.settled_on)).where(T.settled_on.is_not(None))) \
+            if policy.contest_restarts_clock else None
+        return cls(as_of, policy, settled_until=_as_date(latest) if latest is not None else None)
 
     def federal_key(self):
         return self.clock if self.policy.federal_cohort == "clock_start" else T.receipt_date
 
     def rolled_federal_key(self):
         return R.c.s_clock if self.policy.federal_cohort == "clock_start" else R.c.receipt_date
+
+
+LATE_DAYS_LISTED = 1000
+
+
+def _settled_late(cutoff: date, settled_until: date | None, as_of: date) -> ColumnElement:
+    """The claims settled from ``cutoff`` on and received by ``as_of``, where ``settled_until`` is the latest settled
+    day there is (None: no claim is settled). Most claims settled since the cutoff were received after as_of, so
+    their days are listed: with the receipt date second in ix_claim_timeliness_settled_on, each day is one seek to
+    the claims received by as_of. Over LATE_DAYS_LISTED days, the range is read whole."""
+    if settled_until is None or settled_until < cutoff:
+        return false()
+    received = T.receipt_date <= date_constant(as_of)
+    span = (settled_until - cutoff).days + 1
+    if span > LATE_DAYS_LISTED:
+        # (bounded on both sides: SQLite then estimates the range as the small part it is)
+        return and_(T.settled_on.between(date_constant(cutoff), date_constant(date.max)), unindexed(T.receipt_date)
+                    <= date_constant(as_of))
+    return and_(T.settled_on.in_([cutoff + timedelta(days=n) for n in range(span)]), received)
 
 
 def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnElement]:
@@ -309,26 +337,21 @@ def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False, 
         figured = [*_counts_columns(rules, f), *extra] if figures else []
         return keys, select(*keys, *figured).where(*where, *conditions)
 
-    received = T.receipt_date <= sql.d
-    # (unindexed: the open claims and those settled from the cutoff on come from their covering indexes; a planner
-    # would otherwise walk a receipt-date index over every claim, a row lookup each)
-    received_unindexed = unindexed(T.receipt_date) <= sql.d
-    # The claims through the rules (the open ones, settled_on NULL, or under a non-restarting clock every claim;
-    # and those settled from the cutoff on) each in two parts: those undecided on as_of, through the rules with the
-    # decision branches folded away, and the others.
-    def split(*conditions) -> list[tuple]:  # noqa: ANN002
-        if not figures:
-            return [through_rules(sql, *conditions)]
-        return [through_rules(undecided, *conditions, not_(sql.decided_on_day)),
-                through_rules(sql, *conditions, sql.decided_on_day)]
-
-    parts = split(received_unindexed, sql.unrolled[0])
+    # The claims through the rules (sql.received_ranges), each range in two parts: those undecided on as_of, through
+    # the rules with the decision branches folded away, and the others.
+    parts = []
+    for received in sql.received_ranges:
+        if figures:
+            parts += [through_rules(undecided, received, not_(sql.decided_on_day)),
+                      through_rules(sql, received, sql.decided_on_day)]
+        else:
+            parts.append(through_rules(sql, received))
     if sql.cutoff is None:  # no settled figures under this policy: every claim through the rules
-        parts.append((keys, select(*keys, *_future_columns(f)).where(*where, not_(received))))
+        parts.append((keys, select(*keys, *_future_columns(f)).where(*where, T.receipt_date > sql.d)))
     else:
         rkeys = [R.c[k.name] for k in keys]
-        parts += [*split(received_unindexed, sql.unrolled[1]),
-                  (keys, select(*keys, *_future_columns(f)).where(*where, not_(received_unindexed),
+        # (unindexed: the open claims come from their covering index, not by a walk of the receipt-date index)
+        parts += [(keys, select(*keys, *_future_columns(f)).where(*where, unindexed(T.receipt_date) > sql.d,
                                                                    T.settled_on.is_(None))),
                   (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
                      *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
@@ -395,7 +418,7 @@ _LATEST = (_COUNT_FIELDS.index("fed_max_clock_start"), _OLDEST)
 
 def summary_counts(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters) -> dict[str, Counts]:
     """Counts per regime (S1, S2) for the filtered cohort."""
-    sql = ClaimSQL(as_of, policy)
+    sql = ClaimSQL.reading(session, as_of, policy)
     return {key[0]: counts for key, (counts, _) in _grouped_counts(session, sql, f, [T.regime]).items()}
 
 
@@ -411,7 +434,7 @@ class ProviderRow:
 
 def provider_rows(session: Session, as_of: date, policy: TimelinessPolicy, f: Filters, limit: int,
                   offset: int) -> tuple[list[ProviderRow], int]:
-    sql = ClaimSQL(as_of, policy)
+    sql = ClaimSQL.reading(session, as_of, policy)
     group_by = [T.billing_npi, T.billing_tin]
     keys = sorted(_group_keys(session, sql, f, group_by))
     total = len(keys)
@@ -450,9 +473,8 @@ def _median_days_to_pay(session: Session, sql: ClaimSQL, f: Filters, npis: list[
     where.append(_of_npis(sql, npis))
     # (a claim received after as_of has no decision by then: events are dated on or after receipt)
     queries = [select(T.billing_npi, T.billing_tin, live, func.count().label("n"))
-               .where(*where, sql.decided_on_day, sql.decision_kind == PAID, unindexed(T.receipt_date) <= sql.d,
-                      unrolled)
-               .group_by(T.billing_npi, T.billing_tin, text("days")) for unrolled in sql.unrolled]
+               .where(*where, sql.decided_on_day, sql.decision_kind == PAID, received)
+               .group_by(T.billing_npi, T.billing_tin, text("days")) for received in sql.received_ranges]
     if sql.cutoff is not None:
         queries.append(select(D.c.billing_npi, D.c.billing_tin, D.c.days, func.sum(D.c.n).label("n"))
                        .where(*_rollup_where(sql, f, D, federal_period=False),
@@ -484,8 +506,8 @@ def _median(histogram: list[tuple[int, int]]) -> float:
 def _top_reasons(session: Session, sql: ClaimSQL, f: Filters, npis: list[str], top: int = 3) -> dict:
     queries = [select(T.billing_npi, T.billing_tin, T.unclean_reason, func.count().label("n"))
                .where(*_where(sql, f, federal_period=False), _in(T.receipt_date, f.received_from, f.received_to),
-                      sql.contested, unindexed(T.receipt_date) <= sql.d, _of_npis(sql, npis), unrolled)
-               .group_by(T.billing_npi, T.billing_tin, T.unclean_reason) for unrolled in sql.unrolled]
+                      sql.contested, _of_npis(sql, npis), received)
+               .group_by(T.billing_npi, T.billing_tin, T.unclean_reason) for received in sql.received_ranges]
     if sql.cutoff is not None:
         queries.append(select(R.c.billing_npi, R.c.billing_tin, R.c.contest_reason, func.sum(R.c.n).label("n"))
                        .where(*_rollup_where(sql, f, R, federal_period=False),
