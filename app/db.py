@@ -201,3 +201,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions for requests that only read (GET): on SQLite their transactions begin DEFERRED, so a dashboard's
+        # second of queries neither takes the write lock from intake nor queues behind another reader.
+        self.read_sessionmaker = sessionmaker(self.engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"}),
+                                              expire_on_commit=False)

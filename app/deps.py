@@ -21,8 +21,12 @@ async def get_settings_dep(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     # A plain def: closing a session that read without committing rolls back, a database round trip that
     # must not run on the event loop.
-    with request.app.state.database.sessionmaker() as session:
+    database = request.app.state.database
+    with (database.read_sessionmaker if request.method in SAFE_METHODS else database.sessionmaker)() as session:
         yield session
+
+
+SAFE_METHODS = ("GET", "HEAD")  # they only read (RFC 9110 9.2.1): their sessions begin as reads (Database)
 
 
 async def get_rule_context(request: Request) -> RuleContext:
