@@ -318,11 +318,11 @@ def _future_columns(f: Filters, table=ClaimTimelinessRow.__table__) -> list:
             func.min(case((st, c.receipt_date), else_=None)).label("oldest_open")]
 
 
-def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False, npis: list[str] | None = None,
-           figures: bool = True) -> list[tuple]:
+def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False,
+           npis: list[str] | None = None) -> list[tuple]:
     """(group columns, SELECT) per part of the claims: the rollup's settled claims (summed stored figures) and its
     claims received after as_of (trivially open), the other claims received after as_of, and only the rest through
-    the rules as SQL. With ``npis``, only those billing NPIs' claims; without ``figures``, the groups alone."""
+    the rules as SQL. With ``npis``, only those billing NPIs' claims."""
     where = _where(sql, f, federal_period=True)
     rwhere = _rollup_where(sql, f, R, federal_period=True)
     if npis is not None:
@@ -334,18 +334,14 @@ def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False, 
     def through_rules(rules: ClaimSQL, *conditions) -> tuple:  # noqa: ANN002
         extra = [func.min(case((and_(st, not_(rules.decided)), T.receipt_date), else_=None)).label("oldest_open")] \
             if oldest_open else []
-        figured = [*_counts_columns(rules, f), *extra] if figures else []
-        return keys, select(*keys, *figured).where(*where, *conditions)
+        return keys, select(*keys, *_counts_columns(rules, f), *extra).where(*where, *conditions)
 
     # The claims through the rules (sql.received_ranges), each range in two parts: those undecided on as_of, through
     # the rules with the decision branches folded away, and the others.
     parts = []
     for received in sql.received_ranges:
-        if figures:
-            parts += [through_rules(undecided, received, not_(sql.decided_on_day)),
-                      through_rules(sql, received, sql.decided_on_day)]
-        else:
-            parts.append(through_rules(sql, received))
+        parts += [through_rules(undecided, received, not_(sql.decided_on_day)),
+                  through_rules(sql, received, sql.decided_on_day)]
     if sql.cutoff is None:  # no settled figures under this policy: every claim through the rules
         parts.append((keys, select(*keys, *_future_columns(f)).where(*where, T.receipt_date > sql.d)))
     else:
@@ -356,15 +352,20 @@ def _parts(sql: ClaimSQL, f: Filters, keys: list, *, oldest_open: bool = False, 
                   (rkeys, select(*rkeys, *_rolled_columns(sql, f)).where(
                      *rwhere, R.c.settled_month < date_constant(sql.cutoff))),
                   (rkeys, select(*rkeys, *_future_columns(f, R)).where(*rwhere, R.c.receipt_date > sql.d))]
-    if not figures:
-        parts = [(group, select(*group).where(query.whereclause)) for group, query in parts]
     return parts
 
 
 def _group_keys(session: Session, sql: ClaimSQL, f: Filters, keys: list) -> set[tuple]:
-    """The groups _grouped_counts would return, without working out their figures."""
-    return {tuple(row) for group, query in _parts(sql, f, keys, figures=False)
-            for row in session.execute(query.group_by(*group))}
+    """The groups _grouped_counts would return, without working out their figures: those of the claims its parts
+    count. With the rollup (cutoff set), every such claim is open (in claim_timeliness, read off the covering index
+    in key order) or settled (in the rollup, whichever its month): two reads instead of one per part."""
+    where = _where(sql, f, federal_period=True)
+    queries = [select(*keys).where(*where)]
+    if sql.cutoff is not None:
+        rkeys = [R.c[k.name] for k in keys]
+        queries = [select(*keys).where(*where, T.settled_on.is_(None)),
+                   select(*rkeys).where(*_rollup_where(sql, f, R, federal_period=True))]
+    return {tuple(row) for query in queries for row in session.execute(query.group_by(*query.selected_columns))}
 
 
 def _grouped_counts(session: Session, sql: ClaimSQL, f: Filters, keys: list, oldest_open: bool = False,
