@@ -6,9 +6,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import DateTime, Dialect, Engine, Table, TypeDecorator, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -178,6 +180,79 @@ def insert_values(obj: Base) -> dict:
         elif column.server_default is None:
             out[column.name] = None
     return out
+
+
+def insert_under_parent(session: Session, parent: Table, values: dict, children: list[tuple[Table, list[dict]]],
+                        parent_key: str) -> list[int | None]:
+    """INSERT one row into `parent`, then the rows of each child table with `parent_key` set to the parent's new id,
+    in the session's transaction. Returns the new id of each statement's row where its table numbers rows itself
+    and it inserted one row (else None): the parent's first.
+
+    On SQLite, whose write lock this transaction holds from its first statement to COMMIT, the SQL and every
+    parameter are made before the transaction begins, through the same compiled statements and bind processors
+    Core would use, so that inside the lock only sqlite3 runs. Elsewhere Core executes the same rows."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "sqlite":
+        connection = session.connection()
+        ids = [connection.execute(parent.insert(), values).inserted_primary_key[0]]
+        for table, rows in children:
+            for row in rows:
+                row[parent_key] = ids[0]
+            result = connection.execute(table.insert(), rows)
+            ids.append(result.inserted_primary_key[0] if _numbered(table, rows) else None)
+        return ids
+    statements = [_DriverInsert(dialect, parent, [values])] + [_DriverInsert(dialect, t, rows) for t, rows in children]
+    cursor = session.connection().connection.driver_connection.cursor()  # BEGIN IMMEDIATE: the lock is ours
+    ids: list[int | None] = []
+    try:
+        for statement in statements:
+            if ids:
+                statement.fill(parent_key, ids[0])
+            ids.append(statement.run(cursor))
+    except dialect.loaded_dbapi.Error as error:
+        # As Core would raise it (IntegrityError and so on), without the parameters: they hold PHI.
+        raise DBAPIError.instance(statement.sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    finally:
+        cursor.close()
+    return ids
+
+
+def _numbered(table: Table, rows: list[dict]) -> bool:
+    return len(rows) == 1 and table.autoincrement_column is not None
+
+
+class _DriverInsert:
+    """An INSERT as sqlite3 takes it: the SQL SQLAlchemy compiles for these columns, and each row's values in
+    bind order, converted by the bind processors Core would apply (dates, instants, Decimals, JSON, booleans)."""
+
+    def __init__(self, dialect: Dialect, table: Table, rows: list[dict]):
+        self.sql, self.names, self.processors = _compiled_insert(dialect, table, tuple(rows[0]))
+        self.numbered = _numbered(table, rows)
+        self.rows = [[value if process is None else process(value)
+                      for value, process in zip(map(row.__getitem__, self.names), self.processors)]
+                     for row in rows]
+
+    def fill(self, name: str, value: object) -> None:
+        i = self.names.index(name)
+        process = self.processors[i]
+        for row in self.rows:
+            row[i] = value if process is None else process(value)
+
+    def run(self, cursor) -> int | None:  # noqa: ANN001 - a sqlite3 cursor
+        if len(self.rows) == 1:
+            cursor.execute(self.sql, self.rows[0])
+        else:
+            cursor.executemany(self.sql, self.rows)
+        return cursor.lastrowid if self.numbered else None
+
+
+@lru_cache(maxsize=256)
+def _compiled_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[str, tuple, tuple]:
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    assert compiled.positional, "the driver path takes positional parameters (sqlite3's qmark)"
+    names = tuple(compiled.positiontup)
+    processors = compiled._bind_processors  # what Connection.execute applies to this statement's parameters
+    return compiled.string, names, tuple(processors.get(name) for name in names)
 
 
 @contextmanager

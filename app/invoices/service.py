@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import LOCAL_OPERATOR, Caller
-from app.db import insert_values, reading
+from app.db import insert_under_parent, insert_values, reading
 from app.batches.models import EncounterRow
 from app.invoices import fields as fx
 from app.invoices.documents import content_hash, invoice_document
@@ -149,30 +149,26 @@ def submit_invoice(
     return IntakeOutcome(row, created=True)
 
 
-_INSERT = {table.name: table.insert() for table in (
-    InvoiceRow.__table__, InvoiceLineRow.__table__, EncounterRow.__table__, ClaimTimelinessRow.__table__,
-    IdempotencyKeyRow.__table__)}
-
-
 def _insert_new_invoice(session: Session, row: InvoiceRow, policy: TimelinessPolicy, idempotency_key: str | None,
                         request_hash: str) -> None:
     """Store a new invoice with its lines, queued encounter, timeliness row and idempotency key as plain INSERTs
     in the session's transaction. The ORM's unit of work cost a third of an intake request; these objects are
-    never added to the session: they stay transient, take the ids the database gave, and are the answer."""
-    connection = session.connection()
-    row.id = connection.execute(_INSERT["invoices"], insert_values(row)).inserted_primary_key[0]
-    for line in row.lines:
-        line.invoice_id = row.id
-    connection.execute(_INSERT["invoice_lines"], [insert_values(line) for line in row.lines])
+    never added to the session: they stay transient, take the ids the database gave, and are the answer. Every
+    row is built before the transaction begins (on SQLite it holds the write lock); the invoice id is filled in
+    once the database has numbered the invoice."""
     encounter = new_encounter(row, frequency="1")
-    encounter.invoice_id = row.id
-    encounter.id = connection.execute(_INSERT["encounters"], insert_values(encounter)).inserted_primary_key[0]
-    set_committed_value(row, "encounters", [encounter])  # viewonly relationships: the answer needs no SELECT
-    connection.execute(_INSERT["claim_timeliness"], insert_values(timeliness.new_claim(row, policy)))
+    claim = timeliness.new_claim(row, policy)
+    children = [(InvoiceLineRow.__table__, [insert_values(line) for line in row.lines]),
+                (EncounterRow.__table__, [insert_values(encounter)]),
+                (ClaimTimelinessRow.__table__, [insert_values(claim)])]
     if idempotency_key:
-        connection.execute(_INSERT["idempotency_keys"], {
-            "key": idempotency_key, "request_hash": request_hash, "invoice_id": row.id,
-            "created_at": row.received_at})
+        children.append((IdempotencyKeyRow.__table__, [{
+            "key": idempotency_key, "request_hash": request_hash, "invoice_id": None, "created_at": row.received_at}]))
+    ids = insert_under_parent(session, InvoiceRow.__table__, insert_values(row), children, "invoice_id")
+    row.id, encounter.id = ids[0], ids[2]
+    for child in (*row.lines, encounter, claim):
+        child.invoice_id = row.id
+    set_committed_value(row, "encounters", [encounter])  # viewonly relationships: the answer needs no SELECT
 
 
 def _after_race(session, raw, ctx, idempotency_key, request_hash, timezone, source) -> IntakeOutcome:
