@@ -221,6 +221,17 @@ def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def start_workers(processes: int | None = None) -> None:
+    """Start the worker processes of validate_837_parallel and TransactionValidator now rather than on their first
+    use, which waits seconds for the forkserver and each worker's imports."""
+    processes = processes or default_processes()
+    if processes > 1:
+        pool = _executor(processes)
+        # (the pool spawns a worker for each task submitted while none is idle)
+        for future in [pool.submit(os.getpid) for _ in range(processes)]:
+            future.result()
+
+
 def validate_837_parallel(text: str, processes: int | None = None) -> ValidationReport:
     """Like validate_837, with the transaction sets checked side by side in `processes` worker processes
     (default: every core this process may use). No 999 is produced on this path. The pieces are made and

@@ -1,8 +1,10 @@
 """Limits of the 837P structure: 100 claims per member loop, 5,000 claims per transaction set — and pyx12
 validation split across processes by transaction, with findings at the same places as a single pass."""
 
-from app.x12 import loops837p
-from app.x12.pyx12_check import split_by_transaction, validate_837, validate_837_parallel
+import multiprocessing
+
+from app.x12 import loops837p, pyx12_check
+from app.x12.pyx12_check import split_by_transaction, start_workers, validate_837, validate_837_parallel
 from encounters837.test_loops837p import encounter, render, segs
 from factories import ecm_invoice
 
@@ -55,3 +57,12 @@ def test_parallel_validation_reports_the_same_findings_at_the_same_segments(monk
     where = sorted((f.segment_number, f.segment_id, f.code) for f in single.findings)
     assert sorted((f.segment_number, f.segment_id, f.code) for f in parallel.findings) == where
     assert [n for n, _, _ in where] == [dmg[1] + 1, dmg[5] + 1]
+
+
+def test_start_workers_starts_every_worker_before_any_check():
+    pyx12_check._discard_pool()  # a fresh pool: its workers are spawned as tasks arrive
+    for worker in multiprocessing.active_children():
+        worker.join(30)
+    assert not multiprocessing.active_children()
+    start_workers(2)
+    assert len(multiprocessing.active_children()) == 2
