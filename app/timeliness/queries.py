@@ -24,7 +24,7 @@ from app.timeliness.cohort import Counts
 from app.timeliness.models import ClaimTimelinessRow
 from app.timeliness.rollup import NO_DATE, D, R
 from app.timeliness.policy import TimelinessPolicy
-from app.timeliness.sqlfuncs import date_constant, days_between, greatest_of, unindexed, utc_period
+from app.timeliness.sqlfuncs import date_constant, day_in, days_between, greatest_of, unindexed, utc_period
 
 T = ClaimTimelinessRow.__table__.c
 AGING_BUCKETS = ((0, 7), (8, 15), (16, 25), (26, 30), (31, 45), (46, 60), (61, 90), (91, 180), (181, 365),
@@ -182,18 +182,17 @@ LATE_DAYS_LISTED = 1000
 
 def _settled_late(cutoff: date, settled_until: date | None, as_of: date) -> ColumnElement:
     """The claims settled from ``cutoff`` on and received by ``as_of``, where ``settled_until`` is the latest settled
-    day there is (None: no claim is settled). Most claims settled since the cutoff were received after as_of, so
-    their days are listed: with the receipt date second in ix_claim_timeliness_settled_on, each day is one seek to
-    the claims received by as_of. Over LATE_DAYS_LISTED days, the range is read whole."""
+    day there is (None: no claim is settled). Most claims settled since the cutoff were received after as_of, so on
+    SQLite their days are listed (day_in): with the receipt date second in ix_claim_timeliness_settled_on, each day
+    is one seek to the claims received by as_of. Over LATE_DAYS_LISTED days, the range is read whole."""
     if settled_until is None or settled_until < cutoff:
         return false()
-    received = T.receipt_date <= date_constant(as_of)
-    span = (settled_until - cutoff).days + 1
-    if span > LATE_DAYS_LISTED:
+    d = date_constant(as_of)
+    if (settled_until - cutoff).days >= LATE_DAYS_LISTED:
         # (bounded on both sides: SQLite then estimates the range as the small part it is)
-        return and_(T.settled_on.between(date_constant(cutoff), date_constant(date.max)), unindexed(T.receipt_date)
-                    <= date_constant(as_of))
-    return and_(T.settled_on.in_([cutoff + timedelta(days=n) for n in range(span)]), received)
+        return and_(T.settled_on.between(date_constant(cutoff), date_constant(date.max)),
+                    unindexed(T.receipt_date) <= d)
+    return and_(day_in(T.settled_on, cutoff, settled_until), T.receipt_date <= d)
 
 
 def _where(sql: ClaimSQL, f: Filters, *, federal_period: bool) -> list[ColumnElement]:

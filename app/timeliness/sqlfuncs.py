@@ -1,8 +1,8 @@
-"""Two portable SQL functions the dashboard queries need (SQLite and PostgreSQL spell them differently)."""
+"""Portable SQL pieces the dashboard queries need (SQLite and PostgreSQL spell them differently)."""
 
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Boolean, Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -124,3 +124,28 @@ def _unindexed_sqlite(element, compiler, **kw):  # noqa: ANN001
 @compiles(unindexed, "postgresql")
 def _unindexed_pg(element, compiler, **kw):  # noqa: ANN001
     return compiler.process(element.clauses, **kw)
+
+
+class day_in(ColumnElement):  # noqa: N801
+    """``column`` (a date) from ``first`` to ``last``. On SQLite, spelled as the list of those days: with another
+    column second in an index, each day is then one seek on both (SQLite skips through an index's first column only
+    with ANALYZE statistics). PostgreSQL plans the range well, and a list badly (it scanned the table)."""
+
+    type = Boolean()
+    inherit_cache = False
+    _is_implicitly_boolean = True  # a condition as it is (no "= 1" where booleans are not native)
+
+    def __init__(self, column, first: date, last: date):  # noqa: ANN001
+        self.column, self.first, self.last = column, first, last
+
+
+@compiles(day_in, "sqlite")
+def _day_in_sqlite(element, compiler, **kw):  # noqa: ANN001
+    days = ", ".join(f"'{element.first + timedelta(days=n)}'" for n in range((element.last - element.first).days + 1))
+    return f"({compiler.process(element.column, **kw)} IN ({days}))"
+
+
+@compiles(day_in, "postgresql")
+def _day_in_pg(element, compiler, **kw):  # noqa: ANN001
+    return (f"({compiler.process(element.column, **kw)} BETWEEN DATE '{element.first.isoformat()}' "
+            f"AND DATE '{element.last.isoformat()}')")
