@@ -8,10 +8,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import simple_icd_10_cm as icd
-
 from app.codetable import CodeRow, CodeTables
 from app.invoices import fields as fx
+from app.invoices import icd10 as icd
 from app.invoices.domain import Invoice, Member, Provider, ServiceLine
 from app.invoices.elements import LABELS
 from app.invoices.problems import Findings
