@@ -83,7 +83,8 @@ def _in(column, start: date | None, end: date | None) -> ColumnElement:
 class ClaimSQL:
     """The as-of expressions for one day and policy. With ``undecided`` they are for claims without a decision on
     that day only (where not ``decided_on_day``), and every branch that needs a decision folds away: most claims
-    that go through these rules are such, and those branches were half of the rules' cost."""
+    that go through these rules are such, and those branches were half of the rules' cost. ``settled_until`` is the
+    latest settled_on there is (``reading`` reads it); by default unknown, so the late range is read whole."""
 
     def __init__(self, as_of: date, policy: TimelinessPolicy, *, undecided: bool = False,
                  settled_until: date | None = date.max):
