@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import DateTime, Dialect, Engine, Table, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Table, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -202,11 +202,31 @@ def insert_under_parent(session: Session, parent: Table, values: dict, children:
             ids.append(result.inserted_primary_key[0] if _numbered(table, rows) else None)
         return ids
     statements = [_DriverInsert(dialect, parent, [values])] + [_DriverInsert(dialect, t, rows) for t, rows in children]
-    cursor = session.connection().connection.driver_connection.cursor()  # BEGIN IMMEDIATE: the lock is ours
+    return _run_on_driver(session.connection(), statements, parent_key)
+
+
+def insert_rows(engine: Engine, table: Table, rows: list[dict]) -> None:
+    """INSERT `rows` (dicts with the same keys) into `table` in a transaction of their own; on SQLite with the SQL
+    and every parameter made before the write lock is taken, as in insert_under_parent."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+        return
+    statement = _DriverInsert(engine.dialect, table, rows)
+    with engine.begin() as connection:
+        _run_on_driver(connection, [statement])
+
+
+def _run_on_driver(connection: Connection, statements: list["_DriverInsert"],
+                   parent_key: str | None = None) -> list[int | None]:
+    """Run the statements on the sqlite3 cursor of `connection`, whose transaction has begun (BEGIN IMMEDIATE: the
+    write lock is ours), setting `parent_key` of the later statements' rows to the first one's new id."""
+    dialect = connection.dialect
+    cursor = connection.connection.driver_connection.cursor()
     ids: list[int | None] = []
     try:
         for statement in statements:
-            if ids:
+            if ids and parent_key:
                 statement.fill(parent_key, ids[0])
             ids.append(statement.run(cursor))
     except dialect.loaded_dbapi.Error as error:

@@ -5,10 +5,11 @@ import threading
 from concurrent.futures import Future
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import AuditEventRow
+from app.db import insert_rows
 
 _RESOURCE_PARAMS = {"invoice_id": "invoice", "batch_id": "batch", "upload_id": "upload"}
 _RESOURCE_PATHS = {"invoices": "invoice", "batches": "batch", "uploads": "upload"}
@@ -75,8 +76,7 @@ class AuditWriter:
                 except queue.Empty:
                     break
             try:
-                with self._engine.begin() as conn:
-                    conn.execute(insert(AuditEventRow.__table__), [values for values, _ in waiting])
+                insert_rows(self._engine, AuditEventRow.__table__, [values for values, _ in waiting])
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which logs it
                 for _, future in waiting:
                     future.set_exception(exc)

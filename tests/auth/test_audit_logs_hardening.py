@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.audit import AuditWriter
 from app.auth.models import AuditEventRow
+from app.db import insert_rows
 from app.logs import JsonFormatter
 from app.main import create_app
 from app.settings import Settings
@@ -128,6 +129,26 @@ def test_audit_group_commit_stores_every_row_of_concurrent_requests_and_reports_
     with pytest.raises(IntegrityError):
         writer.submit(dict(row, request_id="no-status", status=None)).result(timeout=30)
     writer.submit(dict(row, request_id="after-failure")).result(timeout=30)  # the writer lives on
+
+
+def test_audit_rows_are_stored_as_core_would_store_them(app):
+    # insert_rows (on SQLite: parameters made before the write lock, run on the driver) against a Core INSERT
+    engine = app.state.database.engine
+    row = dict(at=datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=UTC), key_id="k1", role="provider",
+               action="POST /v1/invoices", resource_type="invoice", resource_id="inv-1", client_ip="10.0.0.7",
+               status=201, outcome="ok")
+    insert_rows(engine, AuditEventRow.__table__, [dict(row, request_id="driver-1"), dict(row, request_id="driver-2")])
+    with engine.begin() as conn:
+        conn.execute(insert(AuditEventRow.__table__), [dict(row, request_id="core-1"), dict(row, request_id="core-2")])
+    columns = [c for c in AuditEventRow.__table__.c if c.name not in ("id", "request_id")]
+    with engine.connect() as conn:
+        stored = {r.request_id: tuple(r[1:]) for r in conn.execute(
+            select(AuditEventRow.request_id, *columns).where(AuditEventRow.request_id.in_(
+                ["driver-1", "driver-2", "core-1", "core-2"])))}
+        raw = conn.exec_driver_sql("SELECT request_id, at FROM audit_events WHERE request_id IN "
+                                   "('driver-1', 'core-1') ORDER BY request_id").all()
+    assert stored["driver-1"] == stored["driver-2"] == stored["core-1"] == stored["core-2"]
+    assert raw[0][1] == raw[1][1]  # the stored instant as the database holds it, not only as read back
 
 
 def test_audit_is_for_admins_only(app, client):
