@@ -6,6 +6,8 @@ hand-offs were a tenth of an intake request's CPU."""
 from collections.abc import Iterator
 from typing import Annotated
 
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,21 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SAFE_METHODS = ("GET", "HEAD")  # they only read (RFC 9110 9.2.1): their sessions begin as reads (Database)
+
+
+_INTAKE_LIMITER: RunVar[CapacityLimiter] = RunVar("intake_limiter")
+
+
+def intake_limiter(threads: int) -> CapacityLimiter:
+    """The threads that run POST /v1/invoices in this process (one limiter per event loop, like anyio's own
+    default). Further intake requests wait for one in arrival order, holding no thread, so the other
+    synchronous endpoints keep theirs (REQUEST_THREADS)."""
+    try:
+        return _INTAKE_LIMITER.get()
+    except LookupError:
+        limiter = CapacityLimiter(threads)
+        _INTAKE_LIMITER.set(limiter)
+        return limiter
 
 
 async def get_rule_context(request: Request) -> RuleContext:

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         description="Threads per server process that run the synchronous endpoints (requests beyond wait their turn). "
                     "Few: a thread holding SQLite's write lock then gets the interpreter back sooner after each "
                     "database call.")
+    intake_threads: int = Field(
+        default=1, ge=1, le=1000,
+        description="Threads per server process that run POST /v1/invoices (further intake requests wait their "
+                    "turn, holding no thread). One is fastest on SQLite: its writes go one at a time anyway, and a "
+                    "second intake thread only contends for the interpreter lock.")
     max_body_bytes: int = Field(default=5_000_000, description="Largest JSON or X12 request body (413 above).")
     upload_max_bytes: int = Field(default=100_000_000, description="Largest spreadsheet upload (413 above).")
     log_level: str = Field(default="INFO", description="Level of the JSON logs the server writes to stdout.")

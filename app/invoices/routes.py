@@ -3,11 +3,12 @@
 from datetime import date
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 
 from app import cursors
 from app.auth.caller import Allow, Caller, CallerDep
-from app.deps import RuleContextDep, SessionDep, SettingsDep, rule_context
+from app.deps import RuleContextDep, SessionDep, SettingsDep, intake_limiter, rule_context
 from app.errors import problem_response
 from app.invoices import corrections, service
 from app.invoices.documents import plain_number
@@ -70,7 +71,7 @@ def invoice_out(row: InvoiceRow, caller: Caller | None = None) -> InvoiceOut:
                403: PROBLEM, 409: PROBLEM, 422: PROBLEM},
     dependencies=WRITERS,
 )
-def submit_invoice(
+async def submit_invoice(
     body: InvoiceIn, request: Request, caller: CallerDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ):
@@ -81,9 +82,14 @@ def submit_invoice(
     its own billing NPIs (403 otherwise)."""
     if (denied := out_of_scope(caller, body)) is not None:
         return denied
+    state = request.app.state
+    return await to_thread.run_sync(_submit, body, state, caller, idempotency_key,
+                                    limiter=intake_limiter(state.settings.intake_threads))
+
+
+def _submit(body: InvoiceIn, state, caller: Caller, idempotency_key: str | None) -> Response:  # noqa: ANN001
     # The busiest route reads its session, rule context and policy from the app state itself rather than
     # through dependencies: FastAPI's resolution of those four cost about a tenth of this route's CPU.
-    state = request.app.state
     with state.database.sessionmaker() as session:  # open until the answer is built: a retry's loads lazily
         try:
             outcome = service.submit_invoice(
@@ -97,8 +103,7 @@ def submit_invoice(
             if conflict.existing is None:  # an Idempotency-Key reused with another body
                 return problem_response(422, conflict.detail, conflict.problems)
             return _conflict(conflict)
-        # Serialized here: a returned model would be validated again against response_model in a second
-        # thread-pool hop (FastAPI does that for a sync endpoint), for the model this function just built.
+        # Serialized here: a returned model would be validated again against response_model on the way out.
         return Response(invoice_out(outcome.invoice).model_dump_json(), status_code=201 if outcome.created else 200,
                         media_type="application/json",
                         headers={"Location": f"/v1/invoices/{outcome.invoice.public_id}"})
