@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import LOCAL_OPERATOR, Caller
-from app.db import insert_under_parent, insert_values, reading
+from app.db import insert_under_parent, insert_values, reading, reading_before_write
 from app.batches.models import EncounterRow
 from app.invoices import fields as fx
 from app.invoices.documents import content_hash, invoice_document
@@ -121,7 +121,7 @@ def submit_invoice(
     request_hash = content_hash(raw)
     result = check_invoice(raw, ctx)
     # The reads run outside the write lock; the unique indexes catch what changes before the write (_after_race).
-    with reading(session):
+    with reading_before_write(session):
         if idempotency_key:
             replay = _replay_idempotent(session, idempotency_key, request_hash)
             if replay is not None:

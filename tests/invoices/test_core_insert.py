@@ -199,3 +199,25 @@ def test_a_race_lost_on_the_idempotency_key_answers_as_a_reused_key_and_stores_n
     raced = client.post("/v1/invoices", json=other, headers=key)  # all but the key's row go in, then it fails
     assert (raced.status_code, raced.content) == (422, expected.content)
     assert _counts(app.state.database.engine) == before
+
+
+def test_intake_reads_in_their_own_transaction_only_on_sqlite(app):
+    """SQLite: the reads that decide an intake run in a DEFERRED transaction before the write's BEGIN IMMEDIATE,
+    so the write lock is held only by the writes. PostgreSQL: reading takes no lock, so they share the write's
+    transaction: one connection checkout (one pre-ping) and one COMMIT."""
+    from sqlalchemy import event
+
+    from app.deps import rule_context
+    from app.invoices import service
+
+    engine = app.state.database.engine
+    checkouts, commits = [], []
+    event.listen(engine.pool, "checkout", lambda *args: checkouts.append(1))
+    event.listen(engine, "commit", lambda conn: commits.append(1))
+    with app.state.database.sessionmaker() as session:
+        outcome = service.submit_invoice(session, cs_invoice(number="TX1"), rule_context(app.state),
+                                         timezone=app.state.settings.timezone,
+                                         policy=policy_from_settings(app.state.settings))
+    assert outcome.created
+    expected = 2 if engine.dialect.name == "sqlite" else 1
+    assert (len(checkouts), len(commits)) == (expected, expected)
