@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Table, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Table, TypeDecorator, create_engine, event, inspect, literal_column
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -190,8 +190,11 @@ def insert_under_parent(session: Session, parent: Table, values: dict, children:
 
     On SQLite, whose write lock this transaction holds from its first statement to COMMIT, the SQL and every
     parameter are made before the transaction begins, through the same compiled statements and bind processors
-    Core would use, so that inside the lock only sqlite3 runs. Elsewhere Core executes the same rows."""
+    Core would use, so that inside the lock only sqlite3 runs. On PostgreSQL (psycopg) every statement goes to the
+    server in one pipeline, one round trip instead of one per statement. Elsewhere Core executes the same rows."""
     dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg" and _pipelines_supported():
+        return _run_in_pipeline(session.connection(), parent, values, children, parent_key)
     if dialect.name != "sqlite":
         connection = session.connection()
         ids = [connection.execute(parent.insert(), values).inserted_primary_key[0]]
@@ -235,6 +238,79 @@ def _run_on_driver(connection: Connection, statements: list["_DriverInsert"],
     finally:
         cursor.close()
     return ids
+
+
+@lru_cache(maxsize=1)
+def _pipelines_supported() -> bool:
+    import psycopg
+
+    return psycopg.Pipeline.is_supported()
+
+
+def _run_in_pipeline(connection: Connection, parent: Table, values: dict, children: list[tuple[Table, list[dict]]],
+                     parent_key: str) -> list[int | None]:
+    """insert_under_parent on psycopg: the statements sent together in one pipeline. The children cannot wait for
+    the parent's id, so they read it on the server: currval() of the parent's sequence, which this session's INSERT
+    of the parent has just advanced."""
+    dialect = connection.dialect
+    statements = [_PipelinedInsert(dialect, parent, [values])]
+    statements += [_PipelinedInsert(dialect, table, rows, (parent_key, parent)) for table, rows in children]
+    driver = connection.connection.driver_connection
+    cursors = [driver.cursor() for _ in statements]
+    try:
+        with driver.pipeline():
+            for statement, cursor in zip(statements, cursors):
+                statement.send(cursor)
+        ids = [statement.new_id(cursor) for statement, cursor in zip(statements, cursors)]
+    except dialect.loaded_dbapi.Error as error:
+        # As Core would raise it (IntegrityError and so on), without the parameters: they hold PHI.
+        sql = "; ".join(s.sql for s in statements)  # which one failed is not known in a pipeline
+        raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    for table, rows in children:
+        for row in rows:
+            row[parent_key] = ids[0]
+    return ids
+
+
+class _PipelinedInsert:
+    """An INSERT as psycopg takes it: the SQL SQLAlchemy compiles for these columns (with RETURNING of the new id
+    when one row goes into a table that numbers its rows), each row's values converted by the bind processors Core
+    would apply. `from_parent` (column, parent table) fills that column with the parent's new id on the server."""
+
+    def __init__(self, dialect: Dialect, table: Table, rows: list[dict], from_parent: tuple[str, Table] | None = None):
+        column, parent = from_parent or (None, None)
+        columns = tuple(k for k in rows[0] if k != column)
+        self.numbered = _numbered(table, rows)
+        self.sql, processors = _pipelined_sql(dialect, table, columns, column, parent, self.numbered)
+        self.rows = [{name: process(row[name]) if (process := processors.get(name)) else row[name]
+                      for name in columns} for row in rows]
+
+    def send(self, cursor) -> None:  # noqa: ANN001 - a psycopg cursor in pipeline mode
+        if len(self.rows) == 1:
+            cursor.execute(self.sql, self.rows[0])
+        else:
+            cursor.executemany(self.sql, self.rows)
+
+    def new_id(self, cursor) -> int | None:  # noqa: ANN001
+        return cursor.fetchone()[0] if self.numbered else None
+
+
+@lru_cache(maxsize=256)
+def _pipelined_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], parent_column: str | None,
+                   parent: Table | None, returning: bool) -> tuple[str, dict]:
+    statement = table.insert()
+    if parent_column:
+        # currval() of the sequence behind the parent's id: the id this session's INSERT of the parent just took.
+        statement = statement.values({parent_column: literal_column(
+            f"currval(pg_get_serial_sequence('{parent.name}', '{parent.autoincrement_column.name}'))")})
+    if returning:
+        statement = statement.returning(table.autoincrement_column)
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    assert not compiled.positional and not compiled.escaped_bind_names, "psycopg takes %(name)s parameters"
+    return compiled.string, compiled._bind_processors  # what Connection.execute applies to the parameters
 
 
 def _numbered(table: Table, rows: list[dict]) -> bool:

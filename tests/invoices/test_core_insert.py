@@ -4,7 +4,7 @@ the transient objects must equal what a later GET reads back from the database."
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.batches.models import EncounterRow
 from app.invoices.models import IdempotencyKeyRow, InvoiceLineRow, InvoiceRow
@@ -221,3 +221,28 @@ def test_intake_reads_in_their_own_transaction_only_on_sqlite(app):
     assert outcome.created
     expected = 2 if engine.dialect.name == "sqlite" else 1
     assert (len(checkouts), len(commits)) == (expected, expected)
+
+
+def test_every_child_row_points_at_its_own_invoice(client, app):
+    """The children of an intake INSERT take the new invoice's id (on PostgreSQL on the server, from its sequence,
+    in the same pipeline as the invoice): each invoice's lines, encounter and timeliness row are its own."""
+    from factories import ecm_invoice
+
+    numbers = {}
+    for n in range(3):  # invoices of 1, 2 and 2 lines
+        raw = ecm_invoice(number=f"KIDS{n}", cin=f"9123456{n}A")
+        if n == 0:
+            raw["lines"], raw["invoice_amount"] = raw["lines"][:1], "100.00"
+        answer = client.post("/v1/invoices", json=raw, headers={"Idempotency-Key": f"kids-{n}"})
+        assert answer.status_code == 201, answer.text
+        numbers[answer.json()["id"]] = (n, len(raw["lines"]))
+    with app.state.database.sessionmaker() as session:
+        for public_id, (n, line_count) in numbers.items():
+            invoice = session.scalar(select(InvoiceRow).where(InvoiceRow.public_id == public_id))
+            lines = session.scalars(select(InvoiceLineRow.invoice_id).where(
+                InvoiceLineRow.invoice_id == invoice.id)).all()
+            assert len(lines) == line_count
+            assert session.scalar(select(EncounterRow.invoice_id).where(EncounterRow.invoice_id == invoice.id))
+            assert session.get(ClaimTimelinessRow, invoice.id) is not None
+            assert session.get(IdempotencyKeyRow, f"kids-{n}").invoice_id == invoice.id
+        assert session.scalar(select(func.count()).select_from(InvoiceLineRow)) == 5
