@@ -3,13 +3,16 @@
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Table, TypeDecorator, create_engine, event, inspect, literal_column
+from sqlalchemy import (
+    ARRAY, Connection, DateTime, Dialect, Engine, Table, TypeDecorator, any_, create_engine, event, inspect, literal,
+    literal_column,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -349,6 +352,14 @@ def _compiled_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -
     names = tuple(compiled.positiontup)
     processors = compiled._bind_processors  # what Connection.execute applies to this statement's parameters
     return compiled.string, names, tuple(processors.get(name) for name in names)
+
+
+def id_in(column, ids: Sequence[int], dialect: Dialect):  # noqa: ANN001, ANN201 - a column, a condition
+    """``column IN ids``. On PostgreSQL spelled ``column = ANY(array)``: one parameter, where an IN list is a bound
+    parameter per id that SQLAlchemy renders and psycopg converts on every execution."""
+    if dialect.name == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(column.type)))
+    return column.in_(ids)
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.batches.models import BatchClaimPartRow, BatchContentPartRow, BatchRow, EncounterRow
 from app.batches.registry import allocate
-from app.db import reading
+from app.db import id_in, reading
 from app.invoices.documents import invoice_from_document
 from app.invoices.models import InvoiceLineRow, InvoiceRow, line_item_control_number
 from app.x12.loops837p import ClaimRef, ControlNumbers, EncounterInput, Envelope, Stream837, sort_key
@@ -156,7 +156,7 @@ def _claim_encounters(session: Session, request: CutRequest, stale_after: timede
     session.flush()
     table = EncounterRow.__table__
     for start in range(0, len(picked), 5000):  # the same values for every row: one UPDATE ... IN per slice
-        session.execute(table.update().where(table.c.id.in_(picked[start:start + 5000]))
+        session.execute(table.update().where(id_in(table.c.id, picked[start:start + 5000], session.get_bind().dialect))
                         .values(status="cutting", batch_id=batch.id, updated_at=now))
     session.commit()
     return batch
@@ -229,13 +229,14 @@ def _load(connection, encounter_ids: Sequence[int]) -> tuple[dict[int, Row], dic
     heads = {row[0]: row for row in connection.execute(
         select(EncounterRow.id, EncounterRow.invoice_id, EncounterRow.frequency, EncounterRow.original_reference,
                InvoiceRow.invoice_number, cast(InvoiceRow.document, Text))
-        .join(InvoiceRow, InvoiceRow.id == EncounterRow.invoice_id).where(EncounterRow.id.in_(encounter_ids))
+        .join(InvoiceRow, InvoiceRow.id == EncounterRow.invoice_id)
+        .where(id_in(EncounterRow.id, encounter_ids, connection.dialect))
     ).all()}
     lines: dict[int, tuple[list, list]] = {}  # invoice id -> (derived values, line control numbers)
     for invoice_id, line_number, program, unit, units, version in connection.execute(
         select(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number, InvoiceLineRow.program,
                InvoiceLineRow.encounter_unit, InvoiceLineRow.encounter_units, InvoiceLineRow.code_table_version)
-        .where(InvoiceLineRow.invoice_id.in_(sorted({head[1] for head in heads.values()})))
+        .where(id_in(InvoiceLineRow.invoice_id, sorted({head[1] for head in heads.values()}), connection.dialect))
         .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_number)
     ).all():
         derived, controls = lines.setdefault(invoice_id, ([], []))
