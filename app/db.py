@@ -236,11 +236,15 @@ def _run_on_driver(connection: Connection, statements: list["_DriverInsert"],
                 statement.fill(parent_key, ids[0])
             ids.append(statement.run(cursor))
     except dialect.loaded_dbapi.Error as error:
-        # As Core would raise it (IntegrityError and so on), without the parameters: they hold PHI.
-        raise DBAPIError.instance(statement.sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        raise _as_core_error(statement.sql, error, dialect) from error
     finally:
         cursor.close()
     return ids
+
+
+def _as_core_error(sql: str, error: Exception, dialect: Dialect) -> DBAPIError:
+    """A driver's error as Core would raise it (IntegrityError and so on), without the parameters: they hold PHI."""
+    return DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 @lru_cache(maxsize=1)
@@ -266,9 +270,8 @@ def _run_in_pipeline(connection: Connection, parent: Table, values: dict, childr
                 statement.send(cursor)
         ids = [statement.new_id(cursor) for statement, cursor in zip(statements, cursors)]
     except dialect.loaded_dbapi.Error as error:
-        # As Core would raise it (IntegrityError and so on), without the parameters: they hold PHI.
-        sql = "; ".join(s.sql for s in statements)  # which one failed is not known in a pipeline
-        raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        # Which statement failed is not known in a pipeline.
+        raise _as_core_error("; ".join(s.sql for s in statements), error, dialect) from error
     finally:
         for cursor in cursors:
             cursor.close()
