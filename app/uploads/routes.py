@@ -174,10 +174,12 @@ def list_uploads(request: Request, caller: CallerDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50):
     """The most recent uploads first (a provider key sees only its own), with counts and progress."""
     with _database(request).sessionmaker() as session, reading(session):
-        rows = service.list_uploads(session, caller, limit)
-        return UploadList(items=[UploadSummaryOut(
-            id=u.public_id, status=u.status, filename=u.filename, created_by=u.created_by,
-            created_at=u.created_at.isoformat(), progress=_progress(u), counts=_counts(u)) for u in rows])
+        return UploadList(items=[_summary(u) for u in service.list_uploads(session, caller, limit)])
+
+
+def _summary(u: UploadRow) -> UploadSummaryOut:
+    return UploadSummaryOut(id=u.public_id, status=u.status, filename=u.filename, created_by=u.created_by,
+                            created_at=u.created_at.isoformat(), progress=_progress(u), counts=_counts(u))
 
 
 def _visible(session, upload_id: str, caller) -> UploadRow:
@@ -197,6 +199,14 @@ def read_upload(upload_id: str, request: Request, caller: CallerDep):
         body = upload_json(session, _visible(session, upload_id, caller))
     # Already in UploadOut's shape (tests/uploads check it against the schema); encoded directly.
     return Response(body, media_type="application/json")
+
+
+@router.get("/{upload_id}/status", response_model=UploadSummaryOut, responses={404: PROBLEM})
+def read_upload_status(upload_id: str, request: Request, caller: CallerDep):
+    """Status, progress and counts only: what to poll while a large file runs. The full record (every invoice's
+    outcome and every problem, tens of megabytes for a large file) is for once it has completed."""
+    with _database(request).sessionmaker() as session, reading(session):
+        return _summary(_visible(session, upload_id, caller))
 
 
 @router.get("/{upload_id}/annotated.xlsx", response_class=Response,

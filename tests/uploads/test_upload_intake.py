@@ -319,6 +319,7 @@ def test_uploads_record_the_caller_and_a_provider_key_sees_only_its_own(client, 
 
     callers["who"] = Caller(key_id="key-b", role="provider")
     assert client.get(f"/v1/uploads/{body['id']}").status_code == 404
+    assert client.get(f"/v1/uploads/{body['id']}/status").status_code == 404
     assert client.get(f"/v1/uploads/{body['id']}/annotated.xlsx").status_code == 404
     assert client.get("/v1/uploads").json()["items"] == []
 
@@ -328,9 +329,21 @@ def test_uploads_record_the_caller_and_a_provider_key_sees_only_its_own(client, 
 
 
 def test_an_unknown_upload_is_a_404_problem(client):
-    r = client.get("/v1/uploads/no-such-upload")
-    assert r.status_code == 404
-    assert r.headers["content-type"].startswith("application/problem+json")
+    for path in ("/v1/uploads/no-such-upload", "/v1/uploads/no-such-upload/status"):
+        r = client.get(path)
+        assert r.status_code == 404
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_status_is_the_records_head_without_its_outcomes(client):
+    rows = invoice_rows(cs_invoice("STAT1")) + invoice_rows(variant(cs_invoice("STAT2"), billing_provider_npi="12"))
+    record = upload(client, csv_bytes(rows), "s.csv").json()
+    status = client.get(f"/v1/uploads/{record['id']}/status")
+    assert status.status_code == 200
+    body = status.json()
+    assert body == {key: record[key] for key in ("id", "status", "filename", "created_by", "created_at",
+                                                 "progress", "counts")}
+    assert body["counts"]["accepted"] == 1 and body["counts"]["rejected"] == 1
 
 
 def test_a_future_service_date_is_rejected_on_its_cell(client):
