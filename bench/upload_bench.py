@@ -215,7 +215,11 @@ def _count_invoices(client: httpx.Client) -> int:
 
 
 def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | None = None,
-            poll_seconds: float = 1.0, timeout: float = 1800, profile: str | None = None) -> dict:
+            poll_seconds: float = 1.0, timeout: float = 1800, profile: str | None = None,
+            poll_full_record: bool = False) -> dict:
+    """POST the file, poll GET /v1/uploads/{id}/status (the full record with `poll_full_record`) every
+    `poll_seconds` until it is done: that is the time, CPU and peak RSS. Then the full record, once, for the
+    checks (its peak RSS reported apart)."""
     tmp = None
     drop = None
     if database_url is None:
@@ -244,12 +248,13 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
                 raise RuntimeError(f"POST /v1/uploads answered {r.status_code}: {r.text[:500]}")
             upload_id = r.json()["id"]
             polls, poll_time, body = 0, 0.0, r.json()
+            poll_path = f"/v1/uploads/{upload_id}" + ("" if poll_full_record else "/status")
             while body["status"] in ("queued", "running"):
                 if time.perf_counter() - started > timeout:
                     raise RuntimeError(f"upload still {body['status']} after {timeout}s: {body['progress']}")
                 time.sleep(poll_seconds)
                 t = time.perf_counter()
-                g = client.get(f"/v1/uploads/{upload_id}")
+                g = client.get(poll_path)
                 poll_time += time.perf_counter() - t
                 polls += 1
                 g.raise_for_status()
@@ -257,6 +262,10 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
             elapsed = time.perf_counter() - started
             rss = peak_rss_mb(proc.pid)  # before any other request can add to it
             cpu = cpu_seconds(proc.pid) - cpu0
+            record = client.get(f"/v1/uploads/{upload_id}")  # the whole record, once, as a client would fetch it
+            record.raise_for_status()
+            body = record.json()
+            rss_record = max(peak_rss_mb(proc.pid).values())
             stored = _count_invoices(client)
     finally:
         if spy is not None:
@@ -275,7 +284,8 @@ def run_one(path: Path, invoices_in_file: int, lines: int, database_url: str | N
               "post_seconds": answered, "post_status": r.status_code, "polls": polls, "poll_seconds": poll_time,
               "counts": counts, "invoices_in_file": invoices_in_file, "invoices_listed": stored,
               "invoice_ids": len({i["invoice_id"] for i in body["invoices"] if i["invoice_id"]}),
-              "peak_rss_mb": max(rss.values()), "rss_by_pid": rss, "server_cpu_seconds": cpu, "failure": body.get("failure"),
+              "peak_rss_mb": max(rss.values()), "rss_by_pid": rss, "peak_rss_with_record_mb": rss_record,
+              "server_cpu_seconds": cpu, "failure": body.get("failure"),
               "first_problems": body["problems"][:5]}
     result["ok"] = (body["status"] == "completed" and counts["rows"] == lines
                     and counts["invoices"] == invoices_in_file and counts["accepted"] == invoices_in_file
@@ -295,7 +305,8 @@ def _profile_path(profile: str | None, fmt: str) -> str | None:
 
 
 def measure(lines: int = 50_000, database_url: str | None = None, formats=("csv", "xlsx"),
-            workdir: Path | None = None, poll_seconds: float = 1.0, profile: str | None = None) -> list[dict]:
+            workdir: Path | None = None, poll_seconds: float = 1.0, profile: str | None = None,
+            poll_full_record: bool = False) -> list[dict]:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="bench-upload-files-"))
     workdir.mkdir(parents=True, exist_ok=True)
     invs = sheet_invoices(lines)
@@ -307,7 +318,7 @@ def measure(lines: int = 50_000, database_url: str | None = None, formats=("csv"
         print(f"generated {path} ({path.stat().st_size / 1e6:.1f} MB, {len(invs):,} invoices, {lines:,} lines) "
               f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
         r = run_one(path, len(invs), lines, database_url, poll_seconds,
-                    profile=_profile_path(profile, fmt))
+                    profile=_profile_path(profile, fmt), poll_full_record=poll_full_record)
         r["format"] = fmt
         print(f"{fmt}: {r['status']} in {r['seconds']:.1f}s, ok={r['ok']}, counts {r['counts']}, "
               f"peak RSS {r['peak_rss_mb']:.0f} MB; first problems {r['first_problems'][:2]}", file=sys.stderr)
@@ -326,9 +337,9 @@ def rows_from(results: list[dict], lines: int, label: str) -> list[tuple]:
                     "POST to all stored", f"{r['seconds']:.1f} s (server CPU {r['server_cpu_seconds']:.0f} s){verdict}",
                     f"<= {target} s", met))
     if results:
-        peak = max(r["peak_rss_mb"] for r in results)
-        out.append((f"Upload peak RSS ({label}), server process incl. upload worker",
-                    " / ".join(f"{r['format'].upper()} {r['peak_rss_mb']:.0f} MB" for r in results),
+        peak = max(r["peak_rss_with_record_mb"] for r in results)
+        out.append((f"Upload peak RSS ({label}), server process incl. upload worker and one GET of the full record",
+                    " / ".join(f"{r['format'].upper()} {r['peak_rss_with_record_mb']:.0f} MB" for r in results),
                     f"<= {TARGET_RSS_MB} MB", peak <= TARGET_RSS_MB))
     return out
 
@@ -344,13 +355,16 @@ def main(argv=None) -> int:
     parser.add_argument("--postgres", help="run on a fresh schema of this PostgreSQL database instead of SQLite")
     parser.add_argument("--only", choices=("csv", "xlsx"))
     parser.add_argument("--keep-files", help="write the generated files to this directory")
-    parser.add_argument("--poll", type=float, default=1.0, help="seconds between GET /v1/uploads/{id} (default 1)")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between polls (default 1)")
+    parser.add_argument("--poll-full-record", action="store_true", help="poll GET /v1/uploads/{id}, the whole "
+                        "record, instead of GET /v1/uploads/{id}/status")
     parser.add_argument("--profile", help="py-spy the server during each upload: P.svg writes P-csv.svg and "
                                           "P-xlsx.svg (flame graphs); P.txt collapsed stacks; P.json speedscope")
     args = parser.parse_args(argv)
     formats = (args.only,) if args.only else ("csv", "xlsx")
     started = time.time()
-    results = measure(args.lines, args.postgres, formats, args.keep_files, args.poll, args.profile)
+    results = measure(args.lines, args.postgres, formats, args.keep_files, args.poll, args.profile,
+                      args.poll_full_record)
     from bench.run import table
 
     label = "PostgreSQL" if args.postgres else "SQLite"
