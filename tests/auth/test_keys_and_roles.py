@@ -36,6 +36,7 @@ POLICY = {
     ("POST", "/v1/uploads"): {"provider", "finance", "admin"},
     ("GET", "/v1/uploads"): {"provider", "finance", "ops", "admin"},
     ("GET", "/v1/uploads/{upload_id}"): {"provider", "finance", "ops", "admin"},
+    ("GET", "/v1/uploads/{upload_id}/status"): {"provider", "finance", "ops", "admin"},
     ("GET", "/v1/uploads/{upload_id}/annotated.xlsx"): {"provider", "finance", "ops", "admin"},
     ("GET", "/v1/timeliness/summary"): {"finance", "ops", "admin"},
     ("GET", "/v1/timeliness/at-risk"): {"finance", "ops", "admin"},
