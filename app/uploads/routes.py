@@ -124,8 +124,8 @@ def download_template_csv():
     dependencies=[Depends(Allow("provider", "finance"))],  # ops reads uploads but does not send them
     status_code=201,
     response_model=UploadOut,
-    responses={202: {"model": UploadOut, "description": "A large file: queued as a background job; poll the "
-                                                        "Location for progress."},
+    responses={202: {"model": UploadOut, "description": "A large file: queued as a background job; poll "
+                                                        "GET {Location}/status for progress."},
                413: PROBLEM, 415: PROBLEM, 422: PROBLEM},
 )
 def create_upload(
