@@ -3,6 +3,7 @@ processes). Claims are built in memory: a pool of invoices checked by the real r
 fresh invoice numbers and member CINs, so that rendering sees 100,000 distinct claims."""
 
 import dataclasses
+import gc
 import time
 from datetime import UTC, date, datetime
 
@@ -42,9 +43,25 @@ def render(batch: list[EncounterInput]):
                        created=datetime(2026, 11, 22, 9, 0, tzinfo=UTC), batch_id="BENCH")
 
 
+def read_every_value(batch: list[EncounterInput]) -> None:
+    """Read each attribute the writer writes (or decides by), once, and nothing more: no formatting, no order,
+    no checks. What any writer over these objects must at least spend, set beside the floor."""
+    for e in batch:
+        inv = e.invoice
+        m, p, r = inv.member, inv.billing_provider, inv.rendering_provider
+        (e.claim_id_base, e.encounter_id, e.frequency, e.original_reference, e.line_control_numbers,
+         inv.authorization_number, inv.control_number, inv.payer_name, inv.primary_payer_identifier,
+         m.cin, m.last_name, m.first_name, m.address, m.city, m.state, m.zip, m.date_of_birth,
+         m.medical_record_number, p.npi, p.tin, p.name, p.first_name, p.last_name, p.address, p.city, p.state,
+         p.zip, p.phone, r.npi, r.name, r.last_name)
+        for line in inv.lines:
+            (line.procedure_code, line.modifiers, line.charge_amount, line.encounter_units, line.place_of_service,
+             line.service_start_date, line.service_end_date, line.diagnosis_codes)
+
+
 def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) -> dict:
     batch = encounters(claims)
-    times, floors, ratios = [], [], []
+    times, floors, ratios, reads = [], [], [], []
     for _ in range(repeats):
         t = time.perf_counter()
         out = render(batch)
@@ -54,12 +71,18 @@ def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) 
         floor_text = "~\n".join(segments) + "~\n"
         floor = time.perf_counter() - t
         assert floor_text == out.text
+        gc.disable()  # as the writer runs
+        t = time.perf_counter()
+        read_every_value(batch)
+        reads.append((time.perf_counter() - t) / floor)
+        gc.enable()
         times.append(elapsed)
         floors.append(floor)
         ratios.append(elapsed / floor)
     result = {"writer_claims": claims, "writer_s": sorted(times)[len(times) // 2],
               "writer_claims_per_s": claims / sorted(times)[len(times) // 2],
-              "floor_s": sorted(floors)[len(floors) // 2], "writer_to_floor": sorted(ratios)[len(ratios) // 2]}
+              "floor_s": sorted(floors)[len(floors) // 2], "writer_to_floor": sorted(ratios)[len(ratios) // 2],
+              "reading_to_floor": sorted(reads)[len(reads) // 2]}
 
     text = render(batch[:validate_claims]).text
     t = time.perf_counter()
