@@ -489,10 +489,13 @@ class _Writer:
                 for name in ("invoices", "invoice_lines", "encounters", "invoice_events"):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                       f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"))
-                for name in (*self.TABLES, *ROLLUP_TABLES):
-                    conn.execute(text(f"ANALYZE {name}"))
             else:
                 conn.execute(text("ANALYZE"))
+        if self.pg:  # as autovacuum leaves bulk-inserted tables: analyzed, and the visibility map set, without which
+            # an index-only scan fetches every heap row (measured: /providers as_of 1,168 ms just seeded, 821 after)
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for name in (*self.TABLES, *ROLLUP_TABLES):
+                    conn.execute(text(f"VACUUM ANALYZE {name}"))
         self.engine.dispose()
 
 
