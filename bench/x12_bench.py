@@ -59,6 +59,10 @@ def read_every_value(batch: list[EncounterInput]) -> None:
              line.service_start_date, line.service_end_date, line.diagnosis_codes)
 
 
+def _middle(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) -> dict:
     batch = encounters(claims)
     times, floors, ratios, reads = [], [], [], []
@@ -72,17 +76,17 @@ def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) 
         floor = time.perf_counter() - t
         assert floor_text == out.text
         gc.disable()  # as the writer runs
-        t = time.perf_counter()
-        read_every_value(batch)
-        reads.append((time.perf_counter() - t) / floor)
-        gc.enable()
+        try:
+            t = time.perf_counter()
+            read_every_value(batch)
+            reads.append((time.perf_counter() - t) / floor)
+        finally:
+            gc.enable()
         times.append(elapsed)
         floors.append(floor)
         ratios.append(elapsed / floor)
-    result = {"writer_claims": claims, "writer_s": sorted(times)[len(times) // 2],
-              "writer_claims_per_s": claims / sorted(times)[len(times) // 2],
-              "floor_s": sorted(floors)[len(floors) // 2], "writer_to_floor": sorted(ratios)[len(ratios) // 2],
-              "reading_to_floor": sorted(reads)[len(reads) // 2]}
+    result = {"writer_claims": claims, "writer_s": _middle(times), "writer_claims_per_s": claims / _middle(times),
+              "floor_s": _middle(floors), "writer_to_floor": _middle(ratios), "reading_to_floor": _middle(reads)}
 
     text = render(batch[:validate_claims]).text
     t = time.perf_counter()
