@@ -44,6 +44,8 @@ def x12_rows(claims: int, validate_claims: int) -> list[tuple]:
         ("X12 writer / floor (joining the same segments)", f"{r['writer_to_floor']:.1f}x", "<= 5x",
          r["writer_to_floor"] <= 5),
         ("Reading every value the writer writes, alone / floor", f"{r['reading_to_floor']:.1f}x", "-", None),
+        ("Leanest pure-Python render of the same segments (bench/x12_lean.py) / floor",
+         f"{r['lean_to_floor']:.1f}x", "-", None),
         (f"pyx12, {validate_claims:,} claims, 1 process", f"{r['pyx12_single_claims_per_s']:,.0f} claims/s", "-", None),
         (f"pyx12 split by ST, {r['pyx12_processes']} processes", f"{r['pyx12_parallel_claims_per_s']:,.0f} claims/s"
          f" ({r['pyx12_speedup']:.2f}x)", ">= 1.8x", r["pyx12_speedup"] >= 1.8),

@@ -12,6 +12,7 @@ from app.invoices.rules import RuleContext, check_invoice
 from app.x12.loops837p import ControlNumbers, EncounterInput, Envelope, render_837p
 from app.x12.pyx12_check import default_processes, start_workers, validate_837, validate_837_parallel
 from bench.data import REPO, invoices
+from bench.x12_lean import lean_render, same_segments
 
 
 def rule_context() -> RuleContext:
@@ -65,7 +66,7 @@ def _middle(values: list[float]) -> float:
 
 def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) -> dict:
     batch = encounters(claims)
-    times, floors, ratios, reads = [], [], [], []
+    times, floors, ratios, reads, leans = [], [], [], [], []
     for _ in range(repeats):
         t = time.perf_counter()
         out = render(batch)
@@ -80,13 +81,19 @@ def run(claims: int = 100_000, validate_claims: int = 20_000, repeats: int = 3) 
             t = time.perf_counter()
             read_every_value(batch)
             reads.append((time.perf_counter() - t) / floor)
+            t = time.perf_counter()
+            lean_text, _ = lean_render(batch)
+            leans.append((time.perf_counter() - t) / floor)
         finally:
             gc.enable()
+        if not same_segments(out.text, lean_text):
+            raise RuntimeError("the lean probe wrote other segments than the writer")
         times.append(elapsed)
         floors.append(floor)
         ratios.append(elapsed / floor)
     result = {"writer_claims": claims, "writer_s": _middle(times), "writer_claims_per_s": claims / _middle(times),
-              "floor_s": _middle(floors), "writer_to_floor": _middle(ratios), "reading_to_floor": _middle(reads)}
+              "floor_s": _middle(floors), "writer_to_floor": _middle(ratios), "reading_to_floor": _middle(reads),
+              "lean_to_floor": _middle(leans)}
 
     text = render(batch[:validate_claims]).text
     t = time.perf_counter()
